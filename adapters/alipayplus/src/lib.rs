@@ -1,0 +1,2 @@
+//! alipayplus adapter (being written).
+#![forbid(unsafe_code)]

@@ -1,0 +1,71 @@
+//! How the switch discovers networks: each adapter crate exports one [`NetworkFactory`].
+//! The switch's build script collects them from its dependency list, so there is no central
+//! match to edit when a network is added.
+use std::any::Any;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use crate::{AdapterError, Clock, WalletNetwork};
+
+pub trait NetworkFactory: Send + Sync {
+    /// The network id used as the config key, e.g. "linepay".
+    fn kind(&self) -> &'static str;
+
+    /// Builds the adapter from its config table (endpoint, credentials, timeouts). Fails on
+    /// anything missing or malformed, naming the field.
+    fn build(
+        &self,
+        config: &toml::Table,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<dyn WalletNetwork>, AdapterError>;
+
+    /// Starts this network's simulator (an HTTP server speaking the real protocol) and
+    /// returns the config that points an adapter at it.
+    fn spawn_simulator(
+        &self,
+        options: SimulatorOptions,
+    ) -> BoxFuture<'static, Result<RunningSimulator, AdapterError>>;
+}
+
+#[derive(Debug, Clone)]
+pub struct SimulatorOptions {
+    pub bind: SocketAddr,
+    /// Decides every random choice the simulator makes, so a failing run replays.
+    pub seed: u64,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A simulator serving in the background; dropping it stops the server.
+pub struct RunningSimulator {
+    pub addr: SocketAddr,
+    /// Base URL the adapter should use, e.g. `http://127.0.0.1:40123`.
+    pub base_url: String,
+    /// The adapter config table (endpoint and credentials) that talks to this simulator.
+    pub adapter_config: toml::Table,
+    /// The simulator's typed control handle (wallets, codes, fault injection); downcast it
+    /// to the adapter crate's own type.
+    pub control: Arc<dyn Any + Send + Sync>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+// === impl RunningSimulator ===
+
+impl RunningSimulator {
+    pub fn control<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        Arc::clone(&self.control).downcast::<T>().ok()
+    }
+}
+
+impl Drop for RunningSimulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl std::fmt::Debug for RunningSimulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningSimulator").field("base_url", &self.base_url).finish()
+    }
+}

@@ -1,0 +1,42 @@
+//! The contract between the switch and a wallet network.
+//!
+//! The switch knows networks only through these types: an adapter crate implements
+//! [`WalletNetwork`] (speak the network's protocol) and [`NetworkFactory`] (build the adapter
+//! from its config table, start its simulator). Nothing here knows the store, the gRPC API or
+//! any particular network, so adding a network never edits this crate or the switch.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod code;
+pub mod factory;
+pub mod http;
+pub mod money;
+pub mod network;
+pub mod outcome;
+pub mod request;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use code::{CodePattern, PaymentCode, PaymentCodeError, mask};
+pub use factory::{NetworkFactory, RunningSimulator, SimulatorOptions};
+pub use http::{HttpSettings, RESPONSE_BYTES_MAX, read_body_limited};
+pub use money::{Money, MoneyError};
+pub use network::{Capabilities, NetworkProfile, Timing, WalletNetwork};
+pub use outcome::{
+    DeclineReason, MerchantQr, PayOutcome, Paid, RefundOutcome, ReverseOutcome, SettlementQuote,
+    WalletAmount,
+};
+pub use request::{
+    MerchantQrRequest, MerchantRef, PayRequest, QueryRequest, RefundRequest, ReverseRequest,
+};
+
+/// Errors building an adapter or simulator from configuration. Runtime failures on the wire
+/// are not errors: they are [`PayOutcome::Unknown`] and friends.
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    #[error("invalid configuration for network `{network}`: {detail}")]
+    Config { network: String, detail: String },
+    #[error("operation `{operation}` is not supported by network `{network}`")]
+    Unsupported { network: String, operation: &'static str },
+    #[error("simulator failed to start: {0}")]
+    Simulator(String),
+}

@@ -1,0 +1,2 @@
+//! linepay adapter (being written).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! paypay adapter (being written).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! wechatpay adapter (being written).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Kakehashi switch.
+#![forbid(unsafe_code)]
