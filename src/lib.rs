@@ -1,2 +1,23 @@
-//! Kakehashi switch.
+//! Kakehashi (架け橋, "bridge"): a payment interoperability switch. A merchant terminal
+//! integrates once with the gRPC acceptance API; the switch identifies the wallet network
+//! from the scanned code, speaks that network's protocol through its adapter, and keeps a
+//! durable, idempotent record of every payment.
+//!
+//! Dependencies point one way: `api -> payments -> (routing, store, networks)`, and the
+//! switch knows wallet networks only through `kakehashi_adapter_core`.
 #![forbid(unsafe_code)]
+
+pub mod api;
+pub mod config;
+
+pub mod domain;
+pub mod networks;
+pub mod payments;
+pub mod routing;
+pub mod store;
+pub mod switch;
+pub mod telemetry;
+pub mod terminal;
+
+pub use config::Config;
+pub use switch::Switch;

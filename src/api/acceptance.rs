@@ -1,0 +1,133 @@
+//! `kakehashi.v1.AcceptanceService`: each handler takes the caller from the request
+//! extensions, parses the request into a command, and hands it to `payments`.
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures::Stream;
+use kakehashi_proto::v1 as pb;
+use kakehashi_proto::v1::acceptance_service_server::AcceptanceService;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::auth::TerminalIdentity;
+use super::convert::{order_id, pb_payment, pb_refund};
+use crate::payments::{Caller, Payments};
+
+/// Longest a WatchPayment stream stays open.
+const WATCH_DURATION_MAX: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, Clone)]
+pub struct AcceptanceApi {
+    payments: Payments,
+}
+
+impl AcceptanceApi {
+    pub fn new(payments: Payments) -> Self {
+        Self { payments }
+    }
+}
+
+#[allow(clippy::result_large_err)]
+fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
+    let identity = request
+        .extensions()
+        .get::<TerminalIdentity>()
+        .ok_or_else(|| Status::unauthenticated("missing terminal identity"))?;
+    Ok(Caller {
+        merchant_id: identity.merchant_id.clone(),
+        terminal_id: identity.terminal_id.clone(),
+    })
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchPaymentResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AcceptanceService for AcceptanceApi {
+    #[tracing::instrument(skip_all, fields(rpc = "Pay"))]
+    async fn pay(
+        &self,
+        request: Request<pb::PayRequest>,
+    ) -> Result<Response<pb::PayResponse>, Status> {
+        let caller = caller(&request)?;
+        let command = request.into_inner().try_into()?;
+        let view = self.payments.pay(&caller, command).await?;
+        Ok(Response::new(pb::PayResponse {
+            payment: Some(pb_payment(&view)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "CreateMerchantQr"))]
+    async fn create_merchant_qr(
+        &self,
+        request: Request<pb::CreateMerchantQrRequest>,
+    ) -> Result<Response<pb::CreateMerchantQrResponse>, Status> {
+        let caller = caller(&request)?;
+        let command = request.into_inner().try_into()?;
+        let view = self.payments.create_merchant_qr(&caller, command).await?;
+        Ok(Response::new(pb::CreateMerchantQrResponse {
+            payment: Some(pb_payment(&view)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "GetPayment"))]
+    async fn get_payment(
+        &self,
+        request: Request<pb::GetPaymentRequest>,
+    ) -> Result<Response<pb::GetPaymentResponse>, Status> {
+        let caller = caller(&request)?;
+        let id = order_id(&request.get_ref().merchant_order_id)?;
+        let view = self.payments.get(&caller, id.as_str()).await?;
+        Ok(Response::new(pb::GetPaymentResponse {
+            payment: Some(pb_payment(&view)),
+        }))
+    }
+
+    type WatchPaymentStream = WatchStream;
+
+    #[tracing::instrument(skip_all, fields(rpc = "WatchPayment"))]
+    async fn watch_payment(
+        &self,
+        request: Request<pb::WatchPaymentRequest>,
+    ) -> Result<Response<Self::WatchPaymentStream>, Status> {
+        let caller = caller(&request)?;
+        let id = order_id(&request.get_ref().merchant_order_id)?;
+        let receiver = self
+            .payments
+            .watch(&caller, id.as_str(), WATCH_DURATION_MAX)
+            .await?;
+        let stream = ReceiverStream::new(receiver).map(|view| {
+            Ok(pb::WatchPaymentResponse {
+                payment: Some(pb_payment(&view)),
+            })
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "CancelPayment"))]
+    async fn cancel_payment(
+        &self,
+        request: Request<pb::CancelPaymentRequest>,
+    ) -> Result<Response<pb::CancelPaymentResponse>, Status> {
+        let caller = caller(&request)?;
+        let command = request.into_inner().try_into()?;
+        let view = self.payments.cancel(&caller, command).await?;
+        Ok(Response::new(pb::CancelPaymentResponse {
+            payment: Some(pb_payment(&view)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "RefundPayment"))]
+    async fn refund_payment(
+        &self,
+        request: Request<pb::RefundPaymentRequest>,
+    ) -> Result<Response<pb::RefundPaymentResponse>, Status> {
+        let caller = caller(&request)?;
+        let command = request.into_inner().try_into()?;
+        let (view, refund) = self.payments.refund(&caller, command).await?;
+        Ok(Response::new(pb::RefundPaymentResponse {
+            payment: Some(pb_payment(&view)),
+            refund: Some(pb_refund(&refund)),
+        }))
+    }
+}

@@ -1,0 +1,54 @@
+//! Terminal authentication: the API key in `x-api-key` metadata becomes a
+//! [`TerminalIdentity`] request extension. Handlers never parse metadata.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use tonic::{Request, Status};
+
+pub const API_KEY_HEADER: &str = "x-api-key";
+/// Longest API key read from metadata; anything longer is refused unread.
+const API_KEY_LENGTH_MAX: usize = 256;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalIdentity {
+    pub terminal_id: String,
+    pub merchant_id: String,
+}
+
+/// Maps SHA-256(API key) to the terminal it belongs to. Only hashes are held in memory.
+#[derive(Debug, Clone, Default)]
+pub struct Authenticator {
+    by_key_hash: Arc<HashMap<String, TerminalIdentity>>,
+}
+
+// === impl Authenticator ===
+
+impl Authenticator {
+    pub fn new(entries: impl IntoIterator<Item = (String, TerminalIdentity)>) -> Self {
+        Self {
+            by_key_hash: Arc::new(entries.into_iter().collect()),
+        }
+    }
+
+    /// The interceptor: reject missing or unknown keys, attach the identity otherwise.
+    #[allow(clippy::result_large_err)] // tonic's interceptor signature
+    pub fn check(&self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let key = request.metadata().get(API_KEY_HEADER).ok_or_else(|| {
+            Status::unauthenticated("missing x-api-key metadata: send the terminal's API key")
+        })?;
+        let key = key
+            .to_str()
+            .ok()
+            .filter(|k| !k.is_empty() && k.len() <= API_KEY_LENGTH_MAX)
+            .ok_or_else(|| Status::unauthenticated("x-api-key is malformed"))?;
+        let hash = hex::encode(Sha256::digest(key.as_bytes()));
+        let identity = self
+            .by_key_hash
+            .get(&hash)
+            .cloned()
+            .ok_or_else(|| Status::unauthenticated("unknown API key"))?;
+        request.extensions_mut().insert(identity);
+        Ok(request)
+    }
+}

@@ -1,0 +1,394 @@
+//! The switch's configuration file (TOML). Every endpoint, credential and key is here, so
+//! one build talks to our simulators, a partner's sandbox or production unchanged.
+//! `Config::parse` checks everything it can before anything starts.
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use kakehashi_adapter_core::CodePattern;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::routing::PATTERNS_MAX;
+
+/// Upper bounds on what one config may declare.
+pub const MERCHANTS_MAX: usize = 10_000;
+pub const TERMINALS_MAX: usize = 100_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// gRPC listen address, e.g. "0.0.0.0:50051"; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// `sqlite://path/to/kakehashi.db` (embedded default) or `postgres://user@host/db`.
+    pub store_url: String,
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub merchants: Vec<MerchantConfig>,
+    #[serde(default)]
+    pub terminals: Vec<TerminalConfig>,
+    /// One table per wallet network, keyed by the adapter's id ("linepay", ...). The switch
+    /// reads `enabled`, `code_patterns` and `timing`; the rest goes to the adapter.
+    #[serde(default)]
+    pub networks: BTreeMap<String, toml::Table>,
+}
+
+/// Server TLS (rustls). Without it the switch serves plaintext gRPC, for loopback only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert_path: PathBuf,
+    pub key_path: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// OTLP/gRPC collector, e.g. "http://127.0.0.1:4317". Traces are exported only when set.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+    #[serde(default)]
+    pub log_filter: Option<String>,
+}
+
+/// Limits and timings of the switch itself (the networks' own rules come from their
+/// profiles, overridable per network under `timing`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// How long `Pay` waits for a final outcome before answering with the current state
+    /// (AWAITING_CUSTOMER, AUTHORIZING); the switch keeps working on the payment.
+    #[serde(default = "defaults::pay_wait_ms")]
+    pub pay_wait_ms: u64,
+    /// How long a driver's claim on a payment lasts without renewal; after a crash another
+    /// instance (or the restarted one) takes over once it expires.
+    #[serde(default = "defaults::lease_ms")]
+    pub lease_ms: u64,
+    /// How often the recovery task looks for payments and refunds in doubt.
+    #[serde(default = "defaults::recovery_interval_ms")]
+    pub recovery_interval_ms: u64,
+    /// Reversal attempts before the switch stops and asks an operator to act.
+    #[serde(default = "defaults::reverse_attempts_max")]
+    pub reverse_attempts_max: u32,
+    /// Payments driven at once by this instance; more wait in the store for recovery.
+    #[serde(default = "defaults::payments_in_flight_max")]
+    pub payments_in_flight_max: usize,
+    /// Largest gRPC request accepted.
+    #[serde(default = "defaults::request_bytes_max")]
+    pub request_bytes_max: usize,
+    /// Concurrent WatchPayment streams per instance.
+    #[serde(default = "defaults::watchers_max")]
+    pub watchers_max: usize,
+    /// How long a refund may stay pending before the switch stops asking and an operator
+    /// must look.
+    #[serde(default = "defaults::refund_deadline_ms")]
+    pub refund_deadline_ms: u64,
+}
+
+mod defaults {
+    pub fn pay_wait_ms() -> u64 {
+        25_000
+    }
+    pub fn lease_ms() -> u64 {
+        15_000
+    }
+    pub fn recovery_interval_ms() -> u64 {
+        5_000
+    }
+    pub fn reverse_attempts_max() -> u32 {
+        10
+    }
+    pub fn payments_in_flight_max() -> usize {
+        1_024
+    }
+    pub fn request_bytes_max() -> usize {
+        16 * 1024
+    }
+    pub fn watchers_max() -> usize {
+        1_024
+    }
+    pub fn refund_deadline_ms() -> u64 {
+        120_000
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            pay_wait_ms: defaults::pay_wait_ms(),
+            lease_ms: defaults::lease_ms(),
+            recovery_interval_ms: defaults::recovery_interval_ms(),
+            reverse_attempts_max: defaults::reverse_attempts_max(),
+            payments_in_flight_max: defaults::payments_in_flight_max(),
+            request_bytes_max: defaults::request_bytes_max(),
+            watchers_max: defaults::watchers_max(),
+            refund_deadline_ms: defaults::refund_deadline_ms(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantConfig {
+    pub id: String,
+    pub name: String,
+    /// ISO 18245 merchant category code.
+    #[serde(default = "default_category")]
+    pub category_code: String,
+    /// Networks this merchant accepts; routing refuses the others.
+    pub networks: Vec<String>,
+    /// The merchant's id at each network that assigns one (WeChat Pay `sub_mch_id`, ...).
+    #[serde(default)]
+    pub network_ids: BTreeMap<String, String>,
+}
+
+fn default_category() -> String {
+    "5999".to_owned()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerminalConfig {
+    pub id: String,
+    pub merchant_id: String,
+    #[serde(default)]
+    pub store_id: String,
+    /// The terminal's API key in clear (development only) ...
+    #[serde(default)]
+    pub api_key: Option<SecretString>,
+    /// ... or its SHA-256 in hex (production: the key itself never sits in the config).
+    #[serde(default)]
+    pub api_key_sha256: Option<String>,
+}
+
+/// Per-network settings the switch itself reads before handing the table to the adapter.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimingOverride {
+    pub payment_deadline_ms: Option<u64>,
+    pub query_first_delay_ms: Option<u64>,
+    pub query_interval_ms: Option<u64>,
+    pub reverse_not_before_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NetworkSettings {
+    pub enabled: bool,
+    pub code_patterns: Option<Vec<CodePattern>>,
+    pub timing: TimingOverride,
+    /// What remains: the adapter's own config.
+    pub adapter: toml::Table,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config is not valid TOML for Kakehashi: {0}")]
+    Parse(String),
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+// === impl Config ===
+
+impl Config {
+    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if self.merchants.len() > MERCHANTS_MAX || self.terminals.len() > TERMINALS_MAX {
+            return invalid("too many merchants or terminals".into());
+        }
+        let mut merchant_ids = BTreeSet::new();
+        for m in &self.merchants {
+            if m.id.is_empty() || !merchant_ids.insert(m.id.as_str()) {
+                return invalid(format!("merchant id `{}` is empty or repeated", m.id));
+            }
+            for n in &m.networks {
+                if !self.networks.contains_key(n) {
+                    return invalid(format!(
+                        "merchant `{}` accepts `{n}`, which has no [networks.{n}]",
+                        m.id
+                    ));
+                }
+            }
+        }
+        let mut terminal_ids = BTreeSet::new();
+        for t in &self.terminals {
+            if t.id.is_empty() || !terminal_ids.insert(t.id.as_str()) {
+                return invalid(format!("terminal id `{}` is empty or repeated", t.id));
+            }
+            if !merchant_ids.contains(t.merchant_id.as_str()) {
+                return invalid(format!(
+                    "terminal `{}` names unknown merchant `{}`",
+                    t.id, t.merchant_id
+                ));
+            }
+            t.api_key_hash().map_err(ConfigError::Invalid)?;
+        }
+        for (name, table) in &self.networks {
+            let settings = NetworkSettings::from_table(name, table)?;
+            if settings
+                .code_patterns
+                .as_ref()
+                .is_some_and(|p| p.len() > PATTERNS_MAX)
+            {
+                return invalid(format!("networks.{name}.code_patterns has too many rows"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn network_settings(&self) -> Result<BTreeMap<String, NetworkSettings>, ConfigError> {
+        self.networks
+            .iter()
+            .map(|(name, table)| Ok((name.clone(), NetworkSettings::from_table(name, table)?)))
+            .collect()
+    }
+}
+
+// === impl TerminalConfig ===
+
+impl TerminalConfig {
+    /// SHA-256 (hex) of the terminal's API key, from whichever form the config gives.
+    pub fn api_key_hash(&self) -> Result<String, String> {
+        match (&self.api_key, &self.api_key_sha256) {
+            (Some(key), None) => {
+                if key.expose_secret().len() < 16 {
+                    return Err(format!(
+                        "terminal `{}`: api_key must be at least 16 characters",
+                        self.id
+                    ));
+                }
+                Ok(hash_api_key(key.expose_secret()))
+            }
+            (None, Some(hash))
+                if hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()) =>
+            {
+                Ok(hash.to_ascii_lowercase())
+            }
+            _ => Err(format!(
+                "terminal `{}` needs exactly one of api_key or api_key_sha256 (64 hex digits)",
+                self.id
+            )),
+        }
+    }
+}
+
+pub fn hash_api_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+// === impl NetworkSettings ===
+
+impl NetworkSettings {
+    fn from_table(name: &str, table: &toml::Table) -> Result<Self, ConfigError> {
+        let mut adapter = table.clone();
+        let bad =
+            |field: &str, e: String| ConfigError::Invalid(format!("networks.{name}.{field}: {e}"));
+        let enabled = match adapter.remove("enabled") {
+            None => true,
+            Some(toml::Value::Boolean(b)) => b,
+            Some(_) => return Err(bad("enabled", "must be true or false".into())),
+        };
+        let code_patterns = adapter
+            .remove("code_patterns")
+            .map(|v| {
+                v.try_into::<Vec<CodePattern>>()
+                    .map_err(|e| bad("code_patterns", e.to_string()))
+            })
+            .transpose()?;
+        if let Some(patterns) = &code_patterns {
+            for p in patterns {
+                let digits = !p.prefix.is_empty() && p.prefix.chars().all(|c| c.is_ascii_digit());
+                if !digits || p.length_min > p.length_max || p.prefix.len() > p.length_max {
+                    return Err(bad(
+                        "code_patterns",
+                        format!("bad row with prefix `{}`", p.prefix),
+                    ));
+                }
+            }
+        }
+        let timing = adapter
+            .remove("timing")
+            .map(|v| {
+                v.try_into::<TimingOverride>()
+                    .map_err(|e| bad("timing", e.to_string()))
+            })
+            .transpose()?
+            .unwrap_or_default();
+        Ok(Self {
+            enabled,
+            code_patterns,
+            timing,
+            adapter,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../deploy/kakehashi.example.toml");
+
+    #[test]
+    fn the_example_config_parses() {
+        let config = Config::parse(EXAMPLE).unwrap();
+        assert!(!config.merchants.is_empty());
+        assert!(config.network_settings().unwrap().contains_key("linepay"));
+    }
+
+    #[test]
+    fn unknown_merchant_on_a_terminal_is_refused() {
+        let text = r#"
+            listen = "127.0.0.1:0"
+            store_url = "sqlite://x.db"
+            [[terminals]]
+            id = "t1"
+            merchant_id = "nobody"
+            api_key = "0123456789abcdef"
+        "#;
+        let err = Config::parse(text).unwrap_err().to_string();
+        assert!(err.contains("unknown merchant"), "{err}");
+    }
+
+    #[test]
+    fn short_api_keys_are_refused() {
+        let text = r#"
+            listen = "127.0.0.1:0"
+            store_url = "sqlite://x.db"
+            [[merchants]]
+            id = "m"
+            name = "M"
+            networks = []
+            [[terminals]]
+            id = "t1"
+            merchant_id = "m"
+            api_key = "short"
+        "#;
+        assert!(Config::parse(text).is_err());
+    }
+}

@@ -1,0 +1,221 @@
+//! The payment lifecycle as one table: `(state, event) -> state`. Everything that changes a
+//! payment's state goes through [`PaymentState::apply`], so an illegal transition is refused
+//! in one place and tested exhaustively.
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentState {
+    Received,
+    Authorizing,
+    AwaitingCustomer,
+    Succeeded,
+    Declined,
+    Reversing,
+    Reversed,
+    PartiallyRefunded,
+    Refunded,
+}
+
+/// What happened to a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// The switch is about to call the network.
+    Submitted,
+    /// The network says the customer must act (PIN entry, scanning a shown QR).
+    CustomerActionRequired,
+    NetworkSucceeded,
+    NetworkDeclined,
+    /// The deadline passed unresolved, or the terminal cancelled: reverse.
+    ReversalStarted,
+    NetworkReversed,
+    /// A refund succeeded and money remains captured.
+    PartiallyRefunded,
+    /// A refund succeeded and nothing remains captured.
+    FullyRefunded,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("payment in state {from} cannot take event {event:?}")]
+pub struct IllegalTransition {
+    pub from: PaymentState,
+    pub event: Event,
+}
+
+// === impl PaymentState ===
+
+impl PaymentState {
+    pub const ALL: [PaymentState; 9] = [
+        Self::Received,
+        Self::Authorizing,
+        Self::AwaitingCustomer,
+        Self::Succeeded,
+        Self::Declined,
+        Self::Reversing,
+        Self::Reversed,
+        Self::PartiallyRefunded,
+        Self::Refunded,
+    ];
+
+    /// The lifecycle table. Not listed means illegal.
+    pub fn apply(self, event: Event) -> Result<PaymentState, IllegalTransition> {
+        use Event as E;
+        use PaymentState as S;
+        let next = match (self, event) {
+            (S::Received, E::Submitted) => S::Authorizing,
+            (S::Authorizing | S::AwaitingCustomer, E::CustomerActionRequired) => {
+                S::AwaitingCustomer
+            }
+            (S::Authorizing | S::AwaitingCustomer, E::NetworkSucceeded) => S::Succeeded,
+            (S::Authorizing | S::AwaitingCustomer, E::NetworkDeclined) => S::Declined,
+            (
+                S::Received | S::Authorizing | S::AwaitingCustomer | S::Succeeded,
+                E::ReversalStarted,
+            ) => S::Reversing,
+            (S::Reversing, E::NetworkReversed) => S::Reversed,
+            (S::Succeeded | S::PartiallyRefunded, E::PartiallyRefunded) => S::PartiallyRefunded,
+            (S::Succeeded | S::PartiallyRefunded, E::FullyRefunded) => S::Refunded,
+            (from, event) => return Err(IllegalTransition { from, event }),
+        };
+        Ok(next)
+    }
+
+    /// No event can ever move the payment's money again.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Declined | Self::Reversed | Self::Refunded)
+    }
+
+    /// The network's outcome is not yet known: a driver must keep working on it.
+    pub fn is_in_doubt(self) -> bool {
+        matches!(
+            self,
+            Self::Received | Self::Authorizing | Self::AwaitingCustomer | Self::Reversing
+        )
+    }
+
+    /// The terminal's wait is over: the payment has an outcome a cashier can act on.
+    pub fn is_settled_for_terminal(self) -> bool {
+        !self.is_in_doubt()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "RECEIVED",
+            Self::Authorizing => "AUTHORIZING",
+            Self::AwaitingCustomer => "AWAITING_CUSTOMER",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Declined => "DECLINED",
+            Self::Reversing => "REVERSING",
+            Self::Reversed => "REVERSED",
+            Self::PartiallyRefunded => "PARTIALLY_REFUNDED",
+            Self::Refunded => "REFUNDED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+}
+
+impl fmt::Display for PaymentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Event as E;
+    use PaymentState as S;
+
+    const EVENTS: [Event; 8] = [
+        E::Submitted,
+        E::CustomerActionRequired,
+        E::NetworkSucceeded,
+        E::NetworkDeclined,
+        E::ReversalStarted,
+        E::NetworkReversed,
+        E::PartiallyRefunded,
+        E::FullyRefunded,
+    ];
+
+    /// The whole legal table, written out independently of `apply`.
+    const LEGAL: [(PaymentState, Event, PaymentState); 16] = [
+        (S::Received, E::Submitted, S::Authorizing),
+        (S::Received, E::ReversalStarted, S::Reversing),
+        (
+            S::Authorizing,
+            E::CustomerActionRequired,
+            S::AwaitingCustomer,
+        ),
+        (S::Authorizing, E::NetworkSucceeded, S::Succeeded),
+        (S::Authorizing, E::NetworkDeclined, S::Declined),
+        (S::Authorizing, E::ReversalStarted, S::Reversing),
+        (
+            S::AwaitingCustomer,
+            E::CustomerActionRequired,
+            S::AwaitingCustomer,
+        ),
+        (S::AwaitingCustomer, E::NetworkSucceeded, S::Succeeded),
+        (S::AwaitingCustomer, E::NetworkDeclined, S::Declined),
+        (S::AwaitingCustomer, E::ReversalStarted, S::Reversing),
+        (S::Succeeded, E::ReversalStarted, S::Reversing),
+        (S::Succeeded, E::PartiallyRefunded, S::PartiallyRefunded),
+        (S::Succeeded, E::FullyRefunded, S::Refunded),
+        (S::Reversing, E::NetworkReversed, S::Reversed),
+        (
+            S::PartiallyRefunded,
+            E::PartiallyRefunded,
+            S::PartiallyRefunded,
+        ),
+        (S::PartiallyRefunded, E::FullyRefunded, S::Refunded),
+    ];
+
+    fn expected(from: PaymentState, event: Event) -> Option<PaymentState> {
+        LEGAL
+            .iter()
+            .find(|(f, e, _)| *f == from && *e == event)
+            .map(|(_, _, to)| *to)
+    }
+
+    #[test]
+    fn every_state_event_pair_follows_the_table() {
+        let mut legal = 0;
+        for from in PaymentState::ALL {
+            for event in EVENTS {
+                match (from.apply(event), expected(from, event)) {
+                    (Ok(to), Some(want)) => {
+                        assert_eq!(to, want, "{from} + {event:?}");
+                        legal += 1;
+                    }
+                    (Err(err), None) => assert_eq!(err, IllegalTransition { from, event }),
+                    (got, want) => panic!("{from} + {event:?}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+        assert_eq!(legal, 16);
+        assert_eq!(PaymentState::ALL.len() * EVENTS.len(), 72);
+    }
+
+    #[test]
+    fn a_duplicate_success_is_not_a_transition() {
+        // A late "succeeded" for a payment already succeeded is not applied twice.
+        assert!(S::Succeeded.apply(E::NetworkSucceeded).is_err());
+    }
+
+    #[test]
+    fn final_states_accept_nothing() {
+        for from in PaymentState::ALL.into_iter().filter(|s| s.is_final()) {
+            for event in EVENTS {
+                assert!(from.apply(event).is_err(), "{from} accepted {event:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in PaymentState::ALL {
+            assert_eq!(PaymentState::parse(s.as_str()), Some(s));
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Commands the API hands the orchestrator: already parsed, so every field is valid.
+use kakehashi_adapter_core::{Money, PaymentCode};
+use sha2::{Digest, Sha256};
+
+use crate::domain::ClientKey;
+
+/// Who is asking: an authenticated terminal and the merchant it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub merchant_id: String,
+    pub terminal_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PayCommand {
+    pub merchant_order_id: ClientKey,
+    pub amount: Money,
+    pub code: PaymentCode,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct MerchantQrCommand {
+    pub merchant_order_id: ClientKey,
+    pub amount: Money,
+    pub network: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CancelCommand {
+    pub merchant_order_id: ClientKey,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefundCommand {
+    pub merchant_order_id: ClientKey,
+    pub refund_id: ClientKey,
+    /// `None` refunds whatever remains.
+    pub amount: Option<Money>,
+    pub reason: String,
+}
+
+/// SHA-256 over the request's content, field by field with separators, so a replay can be
+/// told from a different request under the same key.
+pub fn content_hash(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+// === impl PayCommand ===
+
+impl PayCommand {
+    pub fn content_hash(&self) -> String {
+        content_hash(&[
+            "pay",
+            &self.amount.value_string(),
+            self.amount.currency_code(),
+            self.code.expose(),
+            &self.description,
+        ])
+    }
+}
+
+impl MerchantQrCommand {
+    pub fn content_hash(&self) -> String {
+        content_hash(&[
+            "mpm",
+            &self.amount.value_string(),
+            self.amount.currency_code(),
+            &self.network,
+            &self.description,
+        ])
+    }
+}
+
+impl RefundCommand {
+    pub fn content_hash(&self, amount: &Money) -> String {
+        content_hash(&[
+            "refund",
+            self.merchant_order_id.as_str(),
+            &amount.value_string(),
+            amount.currency_code(),
+            if self.amount.is_some() {
+                "partial"
+            } else {
+                "rest"
+            },
+        ])
+    }
+}

@@ -1,0 +1,202 @@
+//! The orchestrator: idempotency, routing, durable state before every network call, the
+//! per-payment deadline, query on doubt, reversal at the deadline, refund bookkeeping.
+//!
+//! The store is the source of truth. In-memory maps here are caches of who is working on
+//! what (drivers, watchers); losing them loses nothing, because recovery rebuilds the work
+//! from the store.
+mod commands;
+mod driver;
+mod error;
+mod pay;
+mod recovery;
+mod refund;
+mod view;
+mod watch;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use kakehashi_adapter_core::{Clock, MerchantRef};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::config::Limits;
+use crate::domain::{PaymentRecord, Transition};
+use crate::networks::Networks;
+use crate::store::{Store, StoreError};
+
+pub use commands::{Caller, CancelCommand, MerchantQrCommand, PayCommand, RefundCommand};
+pub use error::PayError;
+pub use view::PaymentView;
+
+/// What the orchestrator knows about a merchant from config.
+#[derive(Debug, Clone)]
+pub struct Merchant {
+    pub id: String,
+    pub name: String,
+    pub category_code: String,
+    pub networks: Vec<String>,
+    pub network_ids: BTreeMap<String, String>,
+}
+
+#[derive(Clone)]
+pub struct Payments {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    networks: Networks,
+    clock: Arc<dyn Clock>,
+    merchants: BTreeMap<String, Merchant>,
+    limits: Limits,
+    /// This instance's name on driver leases.
+    instance_id: String,
+    /// Payments this instance is driving, with a bell to ring when the terminal cancels.
+    active: DashMap<String, Arc<Notify>>,
+    /// Latest view of each payment being driven, for WatchPayment and waiting callers.
+    watchers: DashMap<String, tokio::sync::watch::Sender<PaymentView>>,
+    in_flight: Arc<Semaphore>,
+    watch_slots: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Payments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Payments")
+            .field("instance_id", &self.inner.instance_id)
+            .finish()
+    }
+}
+
+// === impl Payments ===
+
+impl Payments {
+    pub fn new(
+        store: Arc<dyn Store>,
+        networks: Networks,
+        clock: Arc<dyn Clock>,
+        merchants: Vec<Merchant>,
+        limits: Limits,
+    ) -> Self {
+        let inner = Inner {
+            store,
+            networks,
+            clock,
+            merchants: merchants.into_iter().map(|m| (m.id.clone(), m)).collect(),
+            instance_id: crate::domain::new_id("inst"),
+            active: DashMap::new(),
+            watchers: DashMap::new(),
+            in_flight: Arc::new(Semaphore::new(limits.payments_in_flight_max)),
+            watch_slots: Arc::new(Semaphore::new(limits.watchers_max)),
+            limits,
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub fn networks(&self) -> &Networks {
+        &self.inner.networks
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    fn merchant(&self, merchant_id: &str) -> Result<&Merchant, PayError> {
+        self.inner
+            .merchants
+            .get(merchant_id)
+            .ok_or_else(|| PayError::Internal(format!("merchant {merchant_id} not configured")))
+    }
+
+    fn merchant_ref(&self, payment: &PaymentRecord) -> MerchantRef {
+        let merchant = self.inner.merchants.get(&payment.merchant_id);
+        MerchantRef {
+            merchant_id: payment.merchant_id.clone(),
+            network_merchant_id: merchant
+                .and_then(|m| m.network_ids.get(&payment.network).cloned()),
+            name: merchant.map(|m| m.name.clone()).unwrap_or_default(),
+            category_code: merchant
+                .map(|m| m.category_code.clone())
+                .unwrap_or_default(),
+            store_id: String::new(),
+            terminal_id: payment.terminal_id.clone(),
+        }
+    }
+
+    /// Applies `event` to the payment, stores it with a transition, and tells watchers.
+    /// `mutate` sets the record's other fields. On a concurrent change, returns `Conflict`
+    /// and the caller reloads.
+    async fn transition(
+        &self,
+        payment: &mut PaymentRecord,
+        event: crate::domain::Event,
+        detail: String,
+        mutate: impl FnOnce(&mut PaymentRecord),
+    ) -> Result<(), PayError> {
+        let from = payment.state;
+        let to = from
+            .apply(event)
+            .map_err(|e| PayError::Internal(e.to_string()))?;
+        let mut next = payment.clone();
+        mutate(&mut next);
+        next.state = to;
+        next.version += 1;
+        next.updated_at_ms = self.now_ms();
+        let seq = self
+            .inner
+            .store
+            .transitions(&payment.payment_id)
+            .await?
+            .len() as i64
+            + 1;
+        let record = Transition {
+            seq,
+            from: Some(from),
+            to,
+            detail,
+            at_ms: next.updated_at_ms,
+        };
+        self.inner
+            .store
+            .update_payment(&next, Some(&record))
+            .await?;
+        *payment = next;
+        tracing::info!(payment_id = %payment.payment_id, network = %payment.network, from = %from, to = %to, "Payment transition");
+        self.publish(payment).await;
+        Ok(())
+    }
+
+    /// Stores field changes that do not change the state.
+    async fn save(&self, payment: &mut PaymentRecord) -> Result<(), PayError> {
+        let mut next = payment.clone();
+        next.version += 1;
+        next.updated_at_ms = self.now_ms();
+        self.inner.store.update_payment(&next, None).await?;
+        *payment = next;
+        self.publish(payment).await;
+        Ok(())
+    }
+
+    async fn reload(&self, payment_id: &str) -> Result<PaymentRecord, PayError> {
+        self.inner
+            .store
+            .payment(payment_id)
+            .await?
+            .ok_or_else(|| PayError::Internal(format!("payment {payment_id} vanished")))
+    }
+}
+
+impl From<StoreError> for PayError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => PayError::Conflict,
+            other => PayError::Store(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! Taking a payment: idempotency, routing, the durable AUTHORIZING record, then handing the
+//! payment to its driver and waiting (bounded) for the outcome.
+use std::time::Duration;
+
+use kakehashi_adapter_core::{Money, mask};
+
+use super::commands::{Caller, MerchantQrCommand, PayCommand};
+use super::{PayError, PaymentView, Payments};
+use crate::domain::{ClientKey, PaymentKind, PaymentRecord, PaymentState, Transition, new_id};
+use crate::networks::Network;
+
+/// What is needed to store a new payment, before it has an id.
+struct NewPayment<'a> {
+    caller: &'a Caller,
+    order_id: &'a ClientKey,
+    request_hash: String,
+    kind: PaymentKind,
+    amount: Money,
+    description: &'a str,
+    code_masked: String,
+    network: &'a Network,
+    route_detail: String,
+}
+
+// === impl Payments ===
+
+impl Payments {
+    /// Charges a customer-presented code. Returns when the payment is settled or after
+    /// `pay_wait_ms`, whichever is first; the switch keeps driving it either way.
+    pub async fn pay(&self, caller: &Caller, cmd: PayCommand) -> Result<PaymentView, PayError> {
+        let request_hash = cmd.content_hash();
+        if let Some(view) = self
+            .replay(caller, &cmd.merchant_order_id, &request_hash)
+            .await?
+        {
+            return Ok(view);
+        }
+        let identified = self
+            .inner
+            .networks
+            .codes()
+            .identify(&cmd.code)
+            .map_err(|e| PayError::UnroutableCode(e.to_string()))?;
+        let network = self.usable_network(caller, &identified.network, &cmd.amount)?;
+        if !network.profile.capabilities.customer_presented {
+            return Err(PayError::NotAllowed(format!(
+                "{} does not accept customer-presented codes",
+                network.profile.id
+            )));
+        }
+        let new = NewPayment {
+            caller,
+            order_id: &cmd.merchant_order_id,
+            request_hash,
+            kind: PaymentKind::CustomerPresented,
+            amount: cmd.amount,
+            description: &cmd.description,
+            code_masked: cmd.code.masked(),
+            network,
+            route_detail: format!(
+                "routed to {} by code prefix {} (length {})",
+                network.profile.id,
+                identified.prefix,
+                cmd.code.expose().len()
+            ),
+        };
+        let Some((mut payment, permit)) = self.insert_new(new).await? else {
+            return self.replay_after_race(caller, &cmd.merchant_order_id).await;
+        };
+        payment.wallet_brand = identified.brand;
+        let this = self.clone();
+        let code = cmd.code;
+        let payment_id = payment.payment_id.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            this.drive_new_payment(payment, code).await;
+        });
+        self.wait_settled(&payment_id, self.pay_wait()).await
+    }
+
+    /// Shows a merchant-presented QR for an amount. Returns at once, AWAITING_CUSTOMER with
+    /// the QR payload (or DECLINED if the network refused to create it).
+    pub async fn create_merchant_qr(
+        &self,
+        caller: &Caller,
+        cmd: MerchantQrCommand,
+    ) -> Result<PaymentView, PayError> {
+        let request_hash = cmd.content_hash();
+        if let Some(view) = self
+            .replay(caller, &cmd.merchant_order_id, &request_hash)
+            .await?
+        {
+            return Ok(view);
+        }
+        if self.inner.networks.get(&cmd.network).is_none() {
+            return Err(PayError::UnknownNetwork(cmd.network.clone()));
+        }
+        let network = self.usable_network(caller, &cmd.network, &cmd.amount)?;
+        if !network.profile.capabilities.merchant_presented {
+            return Err(PayError::NotAllowed(format!(
+                "{} does not offer merchant-presented QR codes",
+                network.profile.id
+            )));
+        }
+        let new = NewPayment {
+            caller,
+            order_id: &cmd.merchant_order_id,
+            request_hash,
+            kind: PaymentKind::MerchantPresented,
+            amount: cmd.amount,
+            description: &cmd.description,
+            code_masked: String::new(),
+            network,
+            route_detail: format!("merchant-presented QR on {}", network.profile.id),
+        };
+        let Some((payment, permit)) = self.insert_new(new).await? else {
+            return self.replay_after_race(caller, &cmd.merchant_order_id).await;
+        };
+        let payment_id = payment.payment_id.clone();
+        let (shown_tx, shown_rx) = tokio::sync::oneshot::channel();
+        let this = self.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            this.drive_new_merchant_qr(payment, shown_tx).await;
+        });
+        let _ = tokio::time::timeout(self.pay_wait(), shown_rx).await;
+        let payment = self.reload(&payment_id).await?;
+        self.view(&payment).await
+    }
+
+    /// The stored answer for a repeated key, or a refusal if the content differs.
+    async fn replay(
+        &self,
+        caller: &Caller,
+        order_id: &ClientKey,
+        request_hash: &str,
+    ) -> Result<Option<PaymentView>, PayError> {
+        let existing = self
+            .inner
+            .store
+            .payment_by_order(&caller.merchant_id, order_id.as_str())
+            .await?;
+        let Some(existing) = existing else {
+            return Ok(None);
+        };
+        if existing.request_hash != request_hash {
+            return Err(PayError::OrderIdReused(order_id.to_string()));
+        }
+        let view = if existing.kind == PaymentKind::CustomerPresented {
+            self.wait_settled(&existing.payment_id, self.pay_wait())
+                .await?
+        } else {
+            self.view(&existing).await?
+        };
+        Ok(Some(view))
+    }
+
+    async fn replay_after_race(
+        &self,
+        caller: &Caller,
+        order_id: &ClientKey,
+    ) -> Result<PaymentView, PayError> {
+        let existing = self
+            .inner
+            .store
+            .payment_by_order(&caller.merchant_id, order_id.as_str())
+            .await?
+            .ok_or(PayError::Conflict)?;
+        self.wait_settled(&existing.payment_id, self.pay_wait())
+            .await
+    }
+
+    fn usable_network(
+        &self,
+        caller: &Caller,
+        network_id: &str,
+        amount: &Money,
+    ) -> Result<&Network, PayError> {
+        let merchant = self.merchant(&caller.merchant_id)?;
+        if !merchant.networks.iter().any(|n| n == network_id) {
+            return Err(PayError::NetworkNotEnabled(network_id.to_owned()));
+        }
+        let network = self
+            .inner
+            .networks
+            .get(network_id)
+            .ok_or_else(|| PayError::NetworkNotEnabled(network_id.to_owned()))?;
+        if !network.profile.currencies.contains(&amount.currency()) {
+            return Err(PayError::CurrencyNotSupported {
+                network: network_id.to_owned(),
+                currency: amount.currency_code().to_owned(),
+            });
+        }
+        Ok(network)
+    }
+
+    /// Stores the payment as AUTHORIZING (durably, with its RECEIVED and AUTHORIZING
+    /// transitions) and opens its watch channel. `None` when another request with the same
+    /// key won the race.
+    async fn insert_new(
+        &self,
+        new: NewPayment<'_>,
+    ) -> Result<Option<(PaymentRecord, tokio::sync::OwnedSemaphorePermit)>, PayError> {
+        let permit = self
+            .inner
+            .in_flight
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| PayError::Busy)?;
+        let now = self.now_ms();
+        let deadline_ms = i64::try_from(new.network.profile.timing.payment_deadline.as_millis())
+            .unwrap_or(i64::MAX);
+        let payment = PaymentRecord {
+            payment_id: new_id("pay"),
+            merchant_id: new.caller.merchant_id.clone(),
+            terminal_id: new.caller.terminal_id.clone(),
+            merchant_order_id: new.order_id.clone(),
+            request_hash: new.request_hash,
+            kind: new.kind,
+            amount: new.amount,
+            description: new.description.to_owned(),
+            code_masked: new.code_masked,
+            network: new.network.profile.id.clone(),
+            state: PaymentState::Authorizing,
+            wallet_brand: None,
+            decline_reason: None,
+            network_code: None,
+            network_txn_id: None,
+            wallet_amount: None,
+            settlement_quote: None,
+            qr_payload: None,
+            refunded_minor: 0,
+            refund_reserved_minor: 0,
+            created_at_ms: now,
+            updated_at_ms: now,
+            deadline_at_ms: now.saturating_add(deadline_ms),
+            reverse_attempts: 0,
+            version: 1,
+        };
+        let transitions = [
+            Transition {
+                seq: 1,
+                from: None,
+                to: PaymentState::Received,
+                detail: "accepted".into(),
+                at_ms: now,
+            },
+            Transition {
+                seq: 2,
+                from: Some(PaymentState::Received),
+                to: PaymentState::Authorizing,
+                detail: new.route_detail,
+                at_ms: now,
+            },
+        ];
+        match self
+            .inner
+            .store
+            .insert_payment(&payment, &transitions)
+            .await?
+        {
+            crate::store::InsertPayment::Inserted => {}
+            crate::store::InsertPayment::Existing(_) => return Ok(None),
+        }
+        tracing::info!(
+            payment_id = %payment.payment_id,
+            merchant_id = %payment.merchant_id,
+            network = %payment.network,
+            amount = %payment.amount,
+            code = %if payment.code_masked.is_empty() { mask("") } else { payment.code_masked.clone() },
+            "Payment authorizing"
+        );
+        let view = PaymentView {
+            payment: payment.clone(),
+            refunds: Vec::new(),
+        };
+        self.open_channel(view);
+        Ok(Some((payment, permit)))
+    }
+
+    pub(super) fn pay_wait(&self) -> Duration {
+        Duration::from_millis(self.inner.limits.pay_wait_ms)
+    }
+
+    /// A payment of the caller's merchant by its order id.
+    pub(super) async fn find(
+        &self,
+        caller: &Caller,
+        merchant_order_id: &str,
+    ) -> Result<PaymentRecord, PayError> {
+        self.inner
+            .store
+            .payment_by_order(&caller.merchant_id, merchant_order_id)
+            .await?
+            .ok_or_else(|| PayError::PaymentNotFound(merchant_order_id.to_owned()))
+    }
+
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        merchant_order_id: &str,
+    ) -> Result<PaymentView, PayError> {
+        let payment = self.find(caller, merchant_order_id).await?;
+        self.view(&payment).await
+    }
+}

@@ -1,0 +1,95 @@
+//! Nothing stays in doubt: at start-up and then periodically, find payments whose outcome is
+//! unknown and whose driver is gone (lease expired), and drive them; ask networks about
+//! pending refunds.
+use std::time::Duration;
+
+use super::Payments;
+
+/// Rows fetched per recovery pass; the next pass takes the rest.
+const RECOVERY_BATCH_MAX: i64 = 100;
+
+// === impl Payments ===
+
+impl Payments {
+    /// One recovery pass. Returns how many payments it started driving.
+    pub async fn recover_once(&self) -> usize {
+        let mut started = 0;
+        match self
+            .inner
+            .store
+            .payments_in_doubt(self.now_ms(), RECOVERY_BATCH_MAX)
+            .await
+        {
+            Ok(payments) => {
+                for payment in payments {
+                    if self.inner.active.contains_key(&payment.payment_id) {
+                        continue;
+                    }
+                    let Ok(permit) = self.inner.in_flight.clone().try_acquire_owned() else {
+                        break;
+                    };
+                    tracing::info!(payment_id = %payment.payment_id, state = %payment.state, "Recovering payment in doubt");
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        this.drive_existing(&payment.payment_id).await;
+                    });
+                    started += 1;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "Recovery scan failed"),
+        }
+        self.recover_refunds().await;
+        started
+    }
+
+    async fn recover_refunds(&self) {
+        let refunds = match self.inner.store.pending_refunds(RECOVERY_BATCH_MAX).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "Refund recovery scan failed");
+                return;
+            }
+        };
+        let deadline_ms = i64::try_from(self.inner.limits.refund_deadline_ms).unwrap_or(i64::MAX);
+        for refund in refunds {
+            let Ok(payment) = self.reload(&refund.payment_id).await else {
+                continue;
+            };
+            let Some(network) = self.inner.networks.get(&payment.network).cloned() else {
+                continue;
+            };
+            if !network.profile.capabilities.refund_query {
+                if self.now_ms() - refund.created_at_ms > deadline_ms {
+                    tracing::error!(refund_id = %refund.refund_id, network = %payment.network, "Refund outcome unknown and the network cannot be asked; operator must act");
+                }
+                continue;
+            }
+            let request = kakehashi_adapter_core::RefundRequest {
+                payment_id: payment.payment_id.clone(),
+                refund_id: refund.refund_id.clone(),
+                merchant: self.merchant_ref(&payment),
+                payment_amount: payment.amount,
+                amount: refund.amount,
+                network_txn_id: payment.network_txn_id.clone(),
+                reason: refund.reason.clone(),
+            };
+            let outcome = network.adapter.query_refund(&request).await;
+            if let Err(e) = self.settle_refund(refund, &outcome).await {
+                tracing::warn!(error = %e, "Refund recovery step failed");
+            }
+        }
+    }
+
+    /// Runs recovery now and then every `recovery_interval_ms` until `shutdown` fires.
+    pub async fn run_recovery(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let interval = Duration::from_millis(self.inner.limits.recovery_interval_ms.max(50));
+        loop {
+            self.recover_once().await;
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Refunds: validated against what remains refundable, reserved durably before the network
+//! is asked, settled against the payment in one commit.
+use std::time::Duration;
+
+use kakehashi_adapter_core::{Money, RefundOutcome, RefundRequest};
+
+use super::commands::{Caller, RefundCommand};
+use super::{PayError, PaymentView, Payments};
+use crate::domain::{Event, PaymentRecord, PaymentState, RefundRecord, RefundState, new_id};
+use crate::store::InsertRefund;
+
+const FINISH_RETRIES_MAX: u32 = 8;
+const REFUND_QUERY_INTERVAL: Duration = Duration::from_millis(500);
+
+// === impl Payments ===
+
+impl Payments {
+    pub async fn refund(
+        &self,
+        caller: &Caller,
+        cmd: RefundCommand,
+    ) -> Result<(PaymentView, RefundRecord), PayError> {
+        let payment = self.find(caller, cmd.merchant_order_id.as_str()).await?;
+        let amount = self.refund_amount(&payment, &cmd)?;
+        let request_hash = cmd.content_hash(&amount);
+        if let Some(existing) = self
+            .inner
+            .store
+            .refund_by_key(&caller.merchant_id, cmd.refund_id.as_str())
+            .await?
+        {
+            return self.refund_replay(existing, &request_hash).await;
+        }
+        self.check_refundable(&payment, &amount).await?;
+        let now = self.now_ms();
+        let refund = RefundRecord {
+            refund_id: new_id("ref"),
+            merchant_id: caller.merchant_id.clone(),
+            merchant_refund_id: cmd.refund_id.clone(),
+            payment_id: payment.payment_id.clone(),
+            request_hash: request_hash.clone(),
+            amount,
+            reason: cmd.reason.clone(),
+            state: RefundState::Pending,
+            network_refund_id: None,
+            decline_reason: None,
+            network_code: None,
+            created_at_ms: now,
+            updated_at_ms: now,
+        };
+        match self.inner.store.insert_refund(&refund).await? {
+            InsertRefund::Inserted => {}
+            InsertRefund::Existing(existing) => {
+                return self.refund_replay(*existing, &request_hash).await;
+            }
+            InsertRefund::NotRefundable => {
+                return Err(PayError::NotAllowed(format!(
+                    "refund of {amount} exceeds what remains refundable on this payment"
+                )));
+            }
+        }
+        tracing::info!(payment_id = %payment.payment_id, refund_id = %refund.refund_id, amount = %amount, "Refund pending");
+        let refund = self.drive_refund(refund).await?;
+        let payment = self.reload(&payment.payment_id).await?;
+        Ok((self.view(&payment).await?, refund))
+    }
+
+    async fn refund_replay(
+        &self,
+        existing: RefundRecord,
+        request_hash: &str,
+    ) -> Result<(PaymentView, RefundRecord), PayError> {
+        if existing.request_hash != request_hash {
+            return Err(PayError::RefundIdReused(
+                existing.merchant_refund_id.to_string(),
+            ));
+        }
+        let payment = self.reload(&existing.payment_id).await?;
+        Ok((self.view(&payment).await?, existing))
+    }
+
+    fn refund_amount(
+        &self,
+        payment: &PaymentRecord,
+        cmd: &RefundCommand,
+    ) -> Result<Money, PayError> {
+        match &cmd.amount {
+            Some(amount) if amount.currency() != payment.amount.currency() => {
+                Err(PayError::NotAllowed(format!(
+                    "refund currency {} differs from the payment's {}",
+                    amount.currency_code(),
+                    payment.amount.currency_code()
+                )))
+            }
+            Some(amount) => Ok(*amount),
+            None => {
+                let rest = payment.refundable_minor();
+                Money::from_minor(rest, payment.amount.currency())
+                    .map_err(|_| PayError::NotAllowed("nothing remains to refund".into()))
+            }
+        }
+    }
+
+    async fn check_refundable(
+        &self,
+        payment: &PaymentRecord,
+        amount: &Money,
+    ) -> Result<(), PayError> {
+        if !matches!(
+            payment.state,
+            PaymentState::Succeeded | PaymentState::PartiallyRefunded
+        ) {
+            return Err(PayError::NotAllowed(format!(
+                "payment is {}; only a succeeded payment can be refunded",
+                payment.state
+            )));
+        }
+        if amount.minor() > payment.refundable_minor() {
+            return Err(PayError::NotAllowed(format!(
+                "refund of {amount} exceeds the {} still refundable",
+                Money::from_minor(payment.refundable_minor(), payment.amount.currency())
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|_| "nothing".into())
+            )));
+        }
+        let network = self.inner.networks.get(&payment.network).ok_or_else(|| {
+            PayError::Internal(format!("network {} not configured", payment.network))
+        })?;
+        let caps = network.profile.capabilities;
+        if amount.minor() < payment.amount.minor() && !caps.partial_refund {
+            return Err(PayError::NotAllowed(format!(
+                "{} does not allow partial refunds",
+                payment.network
+            )));
+        }
+        let earlier = self
+            .inner
+            .store
+            .refunds_for_payment(&payment.payment_id)
+            .await?;
+        if earlier.iter().any(|r| r.state != RefundState::Declined) && !caps.multiple_refunds {
+            return Err(PayError::NotAllowed(format!(
+                "{} allows one refund per payment",
+                payment.network
+            )));
+        }
+        Ok(())
+    }
+
+    /// Asks the network, then keeps asking while the refund is pending (if the network
+    /// can be asked), up to the caller's wait. Recovery continues after that.
+    pub(super) async fn drive_refund(
+        &self,
+        refund: RefundRecord,
+    ) -> Result<RefundRecord, PayError> {
+        let payment = self.reload(&refund.payment_id).await?;
+        let network = self
+            .inner
+            .networks
+            .get(&payment.network)
+            .cloned()
+            .ok_or_else(|| {
+                PayError::Internal(format!("network {} not configured", payment.network))
+            })?;
+        let request = RefundRequest {
+            payment_id: payment.payment_id.clone(),
+            refund_id: refund.refund_id.clone(),
+            merchant: self.merchant_ref(&payment),
+            payment_amount: payment.amount,
+            amount: refund.amount,
+            network_txn_id: payment.network_txn_id.clone(),
+            reason: refund.reason.clone(),
+        };
+        let mut outcome = network.adapter.refund(&request).await;
+        let wait_until = tokio::time::Instant::now() + self.pay_wait();
+        while matches!(
+            outcome,
+            RefundOutcome::Pending { .. } | RefundOutcome::Unknown { .. }
+        ) && network.profile.capabilities.refund_query
+            && tokio::time::Instant::now() < wait_until
+        {
+            tokio::time::sleep(REFUND_QUERY_INTERVAL).await;
+            outcome = network.adapter.query_refund(&request).await;
+        }
+        self.settle_refund(refund, &outcome).await
+    }
+
+    /// Records a refund's outcome; pending and unknown leave it pending.
+    pub(super) async fn settle_refund(
+        &self,
+        mut refund: RefundRecord,
+        outcome: &RefundOutcome,
+    ) -> Result<RefundRecord, PayError> {
+        match outcome {
+            RefundOutcome::Succeeded { network_refund_id } => {
+                refund.state = RefundState::Succeeded;
+                refund.network_refund_id = Some(network_refund_id.clone());
+            }
+            RefundOutcome::Declined {
+                reason,
+                network_code,
+            } => {
+                refund.state = RefundState::Declined;
+                refund.decline_reason = Some(*reason);
+                refund.network_code = Some(network_code.clone());
+            }
+            RefundOutcome::Pending { .. } | RefundOutcome::Unknown { .. } => {
+                tracing::info!(refund_id = %refund.refund_id, outcome = ?outcome, "Refund not yet final");
+                return Ok(refund);
+            }
+        }
+        refund.updated_at_ms = self.now_ms();
+        for _ in 0..FINISH_RETRIES_MAX {
+            let mut payment = self.reload(&refund.payment_id).await?;
+            let amount = refund.amount.minor();
+            let mut next = payment.clone();
+            next.refund_reserved_minor -= amount;
+            let mut transition = None;
+            if refund.state == RefundState::Succeeded {
+                next.refunded_minor += amount;
+                let event = if next.refunded_minor == next.amount.minor() {
+                    Event::FullyRefunded
+                } else {
+                    Event::PartiallyRefunded
+                };
+                let to = payment
+                    .state
+                    .apply(event)
+                    .map_err(|e| PayError::Internal(e.to_string()))?;
+                let seq = self
+                    .inner
+                    .store
+                    .transitions(&payment.payment_id)
+                    .await?
+                    .len() as i64
+                    + 1;
+                transition = Some(crate::domain::Transition {
+                    seq,
+                    from: Some(payment.state),
+                    to,
+                    detail: format!("refund {} of {}", refund.refund_id, refund.amount),
+                    at_ms: refund.updated_at_ms,
+                });
+                next.state = to;
+            }
+            next.version += 1;
+            next.updated_at_ms = refund.updated_at_ms;
+            match self
+                .inner
+                .store
+                .finish_refund(&refund, &next, transition.as_ref())
+                .await
+            {
+                Ok(()) => {
+                    payment = next;
+                    self.publish(&payment).await;
+                    tracing::info!(refund_id = %refund.refund_id, state = refund.state.as_str(), "Refund settled");
+                    return Ok(refund);
+                }
+                Err(crate::store::StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(PayError::Conflict)
+    }
+}

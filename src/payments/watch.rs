@@ -1,0 +1,156 @@
+//! Telling callers about state changes: the Pay call waiting for an outcome and
+//! WatchPayment streams. Each payment being driven has one `watch` channel holding its
+//! latest view: bounded by construction, a slow reader skips to the newest state.
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::{PayError, PaymentView, Payments};
+use crate::domain::PaymentRecord;
+
+/// How often a watcher without an in-memory channel (the payment is driven by another
+/// replica, or not at all) re-reads the store.
+const STORE_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+// === impl Payments ===
+
+impl Payments {
+    pub(super) async fn view(&self, payment: &PaymentRecord) -> Result<PaymentView, PayError> {
+        let refunds = self
+            .inner
+            .store
+            .refunds_for_payment(&payment.payment_id)
+            .await?;
+        Ok(PaymentView {
+            payment: payment.clone(),
+            refunds,
+        })
+    }
+
+    /// Sends the payment's new view to its watchers, if anyone drives or watches it here.
+    pub(super) async fn publish(&self, payment: &PaymentRecord) {
+        if let Some(sender) = self
+            .inner
+            .watchers
+            .get(&payment.payment_id)
+            .map(|s| s.clone())
+        {
+            match self.view(payment).await {
+                Ok(view) => {
+                    sender.send_replace(view);
+                }
+                Err(e) => {
+                    tracing::warn!(payment_id = %payment.payment_id, error = %e, "View for watchers failed")
+                }
+            }
+        }
+    }
+
+    pub(super) fn open_channel(&self, view: PaymentView) {
+        self.inner
+            .watchers
+            .entry(view.payment.payment_id.clone())
+            .or_insert_with(|| watch::channel(view).0);
+    }
+
+    pub(super) fn close_channel(&self, payment_id: &str) {
+        self.inner.watchers.remove(payment_id);
+    }
+
+    /// Waits until the payment has an outcome the terminal can act on, or `wait` passes;
+    /// returns the latest view either way.
+    pub(super) async fn wait_settled(
+        &self,
+        payment_id: &str,
+        wait: Duration,
+    ) -> Result<PaymentView, PayError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let receiver = self.inner.watchers.get(payment_id).map(|s| s.subscribe());
+        if let Some(mut receiver) = receiver {
+            loop {
+                let settled = receiver
+                    .borrow_and_update()
+                    .payment
+                    .state
+                    .is_settled_for_terminal();
+                if settled {
+                    break;
+                }
+                let changed = tokio::time::timeout_at(deadline, receiver.changed()).await;
+                if !matches!(changed, Ok(Ok(()))) {
+                    break;
+                }
+            }
+        } else {
+            loop {
+                let current = self.reload(payment_id).await?;
+                if current.state.is_settled_for_terminal()
+                    || tokio::time::Instant::now() >= deadline
+                {
+                    break;
+                }
+                tokio::time::sleep(STORE_POLL_INTERVAL).await;
+            }
+        }
+        let payment = self.reload(payment_id).await?;
+        self.view(&payment).await
+    }
+
+    /// A stream of the payment's views: the current one first, then each change, ending
+    /// after the first settled view. Bounded: at most `watchers_max` streams per instance,
+    /// and each ends after `watch_max`.
+    pub async fn watch(
+        &self,
+        caller: &super::Caller,
+        merchant_order_id: &str,
+        watch_max: Duration,
+    ) -> Result<tokio::sync::mpsc::Receiver<PaymentView>, PayError> {
+        let payment = self.find(caller, merchant_order_id).await?;
+        let permit = self
+            .inner
+            .watch_slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| PayError::Busy)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let this = self.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let deadline = tokio::time::Instant::now() + watch_max;
+            let mut last_version = -1;
+            loop {
+                let receiver = this
+                    .inner
+                    .watchers
+                    .get(&payment.payment_id)
+                    .map(|s| s.subscribe());
+                let view = match this.reload(&payment.payment_id).await {
+                    Ok(p) => match this.view(&p).await {
+                        Ok(v) => v,
+                        Err(_) => break,
+                    },
+                    Err(_) => break,
+                };
+                if view.payment.version != last_version {
+                    last_version = view.payment.version;
+                    let settled = view.payment.state.is_settled_for_terminal();
+                    if tx.send(view).await.is_err() || settled {
+                        break;
+                    }
+                }
+                let wake = async {
+                    match receiver {
+                        Some(mut r) => {
+                            let _ = r.changed().await;
+                        }
+                        None => tokio::time::sleep(STORE_POLL_INTERVAL).await,
+                    }
+                };
+                if tokio::time::timeout_at(deadline, wake).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(rx)
+    }
+}

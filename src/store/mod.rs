@@ -1,0 +1,136 @@
+//! Durable state behind one trait: SQLite (the embedded default) and PostgreSQL
+//! (several replicas) share one SQL implementation over sqlx's Any driver.
+//!
+//! Every method commits before it returns: when the orchestrator hears `Ok`, the change
+//! survives a crash. Changes to a payment are optimistic: the caller names the version it
+//! read, and a concurrent change makes the write fail with [`StoreError::Conflict`].
+mod rows;
+mod schema;
+mod sql;
+
+use async_trait::async_trait;
+
+use crate::domain::{PaymentRecord, RefundRecord, Transition};
+
+pub use sql::SqlStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the record changed concurrently")]
+    Conflict,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored row no longer parses into a valid record: corruption or a bug.
+    #[error("corrupt row in {table}: {detail}")]
+    Corrupt { table: &'static str, detail: String },
+    #[error("migration {version} failed: {detail}")]
+    Migration { version: i64, detail: String },
+}
+
+/// A merchant as configured, mirrored into the store so records can reference it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantRow {
+    pub merchant_id: String,
+    pub name: String,
+    pub category_code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalRow {
+    pub terminal_id: String,
+    pub merchant_id: String,
+    pub store_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertPayment {
+    Inserted,
+    /// The merchant already used this `merchant_order_id`; here is what it stored.
+    Existing(Box<PaymentRecord>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertRefund {
+    /// Stored as pending and its amount reserved against the payment.
+    Inserted,
+    Existing(Box<RefundRecord>),
+    /// The payment is not refundable now, or the amount exceeds what remains.
+    NotRefundable,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Mirrors the configured merchants and terminals (insert or update).
+    async fn sync_merchants(
+        &self,
+        merchants: &[MerchantRow],
+        terminals: &[TerminalRow],
+    ) -> Result<(), StoreError>;
+
+    /// Stores a new payment and its first transitions in one commit, unless the merchant
+    /// already used the order id.
+    async fn insert_payment(
+        &self,
+        payment: &PaymentRecord,
+        transitions: &[Transition],
+    ) -> Result<InsertPayment, StoreError>;
+
+    async fn payment(&self, payment_id: &str) -> Result<Option<PaymentRecord>, StoreError>;
+
+    async fn payment_by_order(
+        &self,
+        merchant_id: &str,
+        merchant_order_id: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError>;
+
+    /// Writes `payment` (with `version` already incremented by one) if the stored version
+    /// is `payment.version - 1`, and appends `transition` in the same commit.
+    async fn update_payment(
+        &self,
+        payment: &PaymentRecord,
+        transition: Option<&Transition>,
+    ) -> Result<(), StoreError>;
+
+    async fn transitions(&self, payment_id: &str) -> Result<Vec<Transition>, StoreError>;
+
+    /// Payments whose outcome is not known (AUTHORIZING, AWAITING_CUSTOMER, REVERSING)
+    /// and whose driver lease has expired, oldest first.
+    async fn payments_in_doubt(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<PaymentRecord>, StoreError>;
+
+    /// Takes or renews the right to drive a payment until `until_ms`. Another replica's
+    /// unexpired lease makes this return `false`.
+    async fn take_lease(
+        &self,
+        payment_id: &str,
+        owner: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a pending refund and reserves its amount against the payment in one commit.
+    async fn insert_refund(&self, refund: &RefundRecord) -> Result<InsertRefund, StoreError>;
+
+    async fn refund_by_key(
+        &self,
+        merchant_id: &str,
+        merchant_refund_id: &str,
+    ) -> Result<Option<RefundRecord>, StoreError>;
+
+    async fn refunds_for_payment(&self, payment_id: &str) -> Result<Vec<RefundRecord>, StoreError>;
+
+    /// Pending refunds, oldest first.
+    async fn pending_refunds(&self, limit: i64) -> Result<Vec<RefundRecord>, StoreError>;
+
+    /// Settles a pending refund and writes the payment it changed (optimistic, as
+    /// `update_payment`) in one commit.
+    async fn finish_refund(
+        &self,
+        refund: &RefundRecord,
+        payment: &PaymentRecord,
+        transition: Option<&Transition>,
+    ) -> Result<(), StoreError>;
+}

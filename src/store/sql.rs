@@ -1,0 +1,458 @@
+//! The SQL store over sqlx's Any driver: one code path for SQLite and PostgreSQL.
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use super::rows::{
+    check_payment, payment_columns, payment_from_row, refund_columns, refund_from_row,
+    transition_from_row,
+};
+use super::{InsertPayment, InsertRefund, MerchantRow, Store, StoreError, TerminalRow, schema};
+use crate::domain::{PaymentRecord, RefundRecord, Transition};
+
+/// Connections per pool. SQLite serialises writers anyway; PostgreSQL replicas share a
+/// server, so each keeps a modest pool.
+const SQLITE_CONNECTIONS_MAX: u32 = 4;
+const POSTGRES_CONNECTIONS_MAX: u32 = 16;
+
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+}
+
+// === impl SqlStore ===
+
+impl SqlStore {
+    /// Connects (`sqlite://path` or `postgres://...`), applies migrations, and for SQLite
+    /// turns on WAL with `synchronous=FULL`, so a commit is on disk before it returns.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        let url = if sqlite && !url.contains("mode=") {
+            format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+        } else {
+            url.to_owned()
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if sqlite {
+                SQLITE_CONNECTIONS_MAX
+            } else {
+                POSTGRES_CONNECTIONS_MAX
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        schema::migrate(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+async fn insert_transition<'c, E>(
+    executor: E,
+    payment_id: &str,
+    t: &Transition,
+) -> Result<(), StoreError>
+where
+    E: Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO payment_transitions (payment_id, seq, from_state, to_state, detail, at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(payment_id)
+    .bind(t.seq)
+    .bind(t.from.map(|s| s.as_str()))
+    .bind(t.to.as_str())
+    .bind(&t.detail)
+    .bind(t.at_ms)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+fn opt_value(m: Option<&kakehashi_adapter_core::Money>) -> Option<String> {
+    m.map(|m| m.value_string())
+}
+
+fn opt_currency(m: Option<&kakehashi_adapter_core::Money>) -> Option<&'static str> {
+    m.map(|m| m.currency_code())
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn sync_merchants(
+        &self,
+        merchants: &[MerchantRow],
+        terminals: &[TerminalRow],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for m in merchants {
+            sqlx::query(
+                "INSERT INTO merchants (merchant_id, name, category_code) VALUES ($1, $2, $3) \
+                 ON CONFLICT (merchant_id) DO UPDATE SET name = $2, category_code = $3",
+            )
+            .bind(&m.merchant_id)
+            .bind(&m.name)
+            .bind(&m.category_code)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for t in terminals {
+            sqlx::query(
+                "INSERT INTO terminals (terminal_id, merchant_id, store_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT (terminal_id) DO UPDATE SET merchant_id = $2, store_id = $3",
+            )
+            .bind(&t.terminal_id)
+            .bind(&t.merchant_id)
+            .bind(&t.store_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_payment(
+        &self,
+        p: &PaymentRecord,
+        transitions: &[Transition],
+    ) -> Result<InsertPayment, StoreError> {
+        check_payment(p)?;
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO payments (payment_id, merchant_id, terminal_id, merchant_order_id, \
+             request_hash, kind, amount_minor, amount_value, currency, description, code_masked, \
+             network, state, qr_payload, refunded_minor, refund_reserved_minor, created_at_ms, \
+             updated_at_ms, deadline_at_ms, reverse_attempts, version, lease_owner, lease_until_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, 0, $15, $16, \
+             $17, 0, $18, NULL, 0) ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING",
+        )
+        .bind(&p.payment_id)
+        .bind(&p.merchant_id)
+        .bind(&p.terminal_id)
+        .bind(p.merchant_order_id.as_str())
+        .bind(&p.request_hash)
+        .bind(p.kind.as_str())
+        .bind(p.amount.minor())
+        .bind(p.amount.value_string())
+        .bind(p.amount.currency_code())
+        .bind(&p.description)
+        .bind(&p.code_masked)
+        .bind(&p.network)
+        .bind(p.state.as_str())
+        .bind(&p.qr_payload)
+        .bind(p.created_at_ms)
+        .bind(p.updated_at_ms)
+        .bind(p.deadline_at_ms)
+        .bind(p.version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await?;
+            let existing = self
+                .payment_by_order(&p.merchant_id, p.merchant_order_id.as_str())
+                .await?
+                .ok_or(StoreError::Conflict)?;
+            return Ok(InsertPayment::Existing(Box::new(existing)));
+        }
+        for t in transitions {
+            insert_transition(&mut *tx, &p.payment_id, t).await?;
+        }
+        tx.commit().await?;
+        Ok(InsertPayment::Inserted)
+    }
+
+    async fn payment(&self, payment_id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            payment_columns!(),
+            " FROM payments WHERE payment_id = $1"
+        ))
+        .bind(payment_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(payment_from_row).transpose()
+    }
+
+    async fn payment_by_order(
+        &self,
+        merchant_id: &str,
+        merchant_order_id: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            payment_columns!(),
+            " FROM payments WHERE merchant_id = $1 AND merchant_order_id = $2"
+        ))
+        .bind(merchant_id)
+        .bind(merchant_order_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(payment_from_row).transpose()
+    }
+
+    async fn update_payment(
+        &self,
+        p: &PaymentRecord,
+        transition: Option<&Transition>,
+    ) -> Result<(), StoreError> {
+        check_payment(p)?;
+        let mut tx = self.pool.begin().await?;
+        write_payment(&mut tx, p).await?;
+        if let Some(t) = transition {
+            insert_transition(&mut *tx, &p.payment_id, t).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn transitions(&self, payment_id: &str) -> Result<Vec<Transition>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, from_state, to_state, detail, at_ms FROM payment_transitions \
+             WHERE payment_id = $1 ORDER BY seq",
+        )
+        .bind(payment_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(transition_from_row).collect()
+    }
+
+    async fn payments_in_doubt(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            payment_columns!(),
+            " FROM payments WHERE state IN ('RECEIVED', 'AUTHORIZING', 'AWAITING_CUSTOMER', \
+             'REVERSING') AND lease_until_ms < $1 ORDER BY created_at_ms LIMIT $2"
+        ))
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(payment_from_row).collect()
+    }
+
+    async fn take_lease(
+        &self,
+        payment_id: &str,
+        owner: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let taken = sqlx::query(
+            "UPDATE payments SET lease_owner = $1, lease_until_ms = $2 WHERE payment_id = $3 \
+             AND (lease_owner = $1 OR lease_owner IS NULL OR lease_until_ms < $4)",
+        )
+        .bind(owner)
+        .bind(until_ms)
+        .bind(payment_id)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(taken == 1)
+    }
+
+    async fn insert_refund(&self, r: &RefundRecord) -> Result<InsertRefund, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let reserved = sqlx::query(
+            "UPDATE payments SET refund_reserved_minor = refund_reserved_minor + $1, \
+             version = version + 1 WHERE payment_id = $2 AND currency = $3 \
+             AND state IN ('SUCCEEDED', 'PARTIALLY_REFUNDED') \
+             AND amount_minor - refunded_minor - refund_reserved_minor >= $1",
+        )
+        .bind(r.amount.minor())
+        .bind(&r.payment_id)
+        .bind(r.amount.currency_code())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if reserved == 0 {
+            tx.rollback().await?;
+            return match self
+                .refund_by_key(&r.merchant_id, r.merchant_refund_id.as_str())
+                .await?
+            {
+                Some(existing) => Ok(InsertRefund::Existing(Box::new(existing))),
+                None => Ok(InsertRefund::NotRefundable),
+            };
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO refunds (refund_id, merchant_id, merchant_refund_id, payment_id, \
+             request_hash, amount_minor, amount_value, currency, reason, state, created_at_ms, \
+             updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (merchant_id, merchant_refund_id) DO NOTHING",
+        )
+        .bind(&r.refund_id)
+        .bind(&r.merchant_id)
+        .bind(r.merchant_refund_id.as_str())
+        .bind(&r.payment_id)
+        .bind(&r.request_hash)
+        .bind(r.amount.minor())
+        .bind(r.amount.value_string())
+        .bind(r.amount.currency_code())
+        .bind(&r.reason)
+        .bind(r.state.as_str())
+        .bind(r.created_at_ms)
+        .bind(r.updated_at_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await?;
+            let existing = self
+                .refund_by_key(&r.merchant_id, r.merchant_refund_id.as_str())
+                .await?
+                .ok_or(StoreError::Conflict)?;
+            return Ok(InsertRefund::Existing(Box::new(existing)));
+        }
+        tx.commit().await?;
+        Ok(InsertRefund::Inserted)
+    }
+
+    async fn refund_by_key(
+        &self,
+        merchant_id: &str,
+        merchant_refund_id: &str,
+    ) -> Result<Option<RefundRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            refund_columns!(),
+            " FROM refunds WHERE merchant_id = $1 AND merchant_refund_id = $2"
+        ))
+        .bind(merchant_id)
+        .bind(merchant_refund_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(refund_from_row).transpose()
+    }
+
+    async fn refunds_for_payment(&self, payment_id: &str) -> Result<Vec<RefundRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            refund_columns!(),
+            " FROM refunds WHERE payment_id = $1 ORDER BY created_at_ms, refund_id"
+        ))
+        .bind(payment_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(refund_from_row).collect()
+    }
+
+    async fn pending_refunds(&self, limit: i64) -> Result<Vec<RefundRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            refund_columns!(),
+            " FROM refunds WHERE state = 'PENDING' ORDER BY created_at_ms LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(refund_from_row).collect()
+    }
+
+    async fn finish_refund(
+        &self,
+        r: &RefundRecord,
+        p: &PaymentRecord,
+        transition: Option<&Transition>,
+    ) -> Result<(), StoreError> {
+        check_payment(p)?;
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE refunds SET state = $1, network_refund_id = $2, decline_reason = $3, \
+             network_code = $4, updated_at_ms = $5 WHERE refund_id = $6 AND state = 'PENDING'",
+        )
+        .bind(r.state.as_str())
+        .bind(&r.network_refund_id)
+        .bind(r.decline_reason.map(|d| d.as_str()))
+        .bind(&r.network_code)
+        .bind(r.updated_at_ms)
+        .bind(&r.refund_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Err(StoreError::Conflict);
+        }
+        write_payment(&mut tx, p).await?;
+        if let Some(t) = transition {
+            insert_transition(&mut *tx, &p.payment_id, t).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Writes every mutable column of a payment if its stored version is `p.version - 1`.
+async fn write_payment(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    p: &PaymentRecord,
+) -> Result<(), StoreError> {
+    let wallet = p.wallet_amount.as_ref();
+    let quote = p.settlement_quote.as_ref();
+    let settlement = quote.and_then(|q| q.settlement_amount.as_ref());
+    let updated = sqlx::query(
+        "UPDATE payments SET state = $1, wallet_brand = $2, decline_reason = $3, \
+         network_code = $4, network_txn_id = $5, wallet_amount_value = $6, wallet_currency = $7, \
+         wallet_rate = $8, quote_id = $9, quote_pair = $10, quote_price = $11, \
+         quote_settlement_value = $12, quote_settlement_currency = $13, quote_expires_at_ms = $14, \
+         qr_payload = $15, refunded_minor = $16, refund_reserved_minor = $17, updated_at_ms = $18, \
+         deadline_at_ms = $19, reverse_attempts = $20, version = $21 \
+         WHERE payment_id = $22 AND version = $23",
+    )
+    .bind(p.state.as_str())
+    .bind(&p.wallet_brand)
+    .bind(p.decline_reason.map(|d| d.as_str()))
+    .bind(&p.network_code)
+    .bind(&p.network_txn_id)
+    .bind(opt_value(wallet.map(|w| &w.amount)))
+    .bind(opt_currency(wallet.map(|w| &w.amount)))
+    .bind(wallet.and_then(|w| w.rate).map(|r| r.to_string()))
+    .bind(quote.map(|q| q.quote_id.clone()))
+    .bind(quote.map(|q| q.currency_pair.clone()))
+    .bind(quote.map(|q| q.price.to_string()))
+    .bind(opt_value(settlement))
+    .bind(opt_currency(settlement))
+    .bind(quote.and_then(|q| q.expires_at_ms))
+    .bind(&p.qr_payload)
+    .bind(p.refunded_minor)
+    .bind(p.refund_reserved_minor)
+    .bind(p.updated_at_ms)
+    .bind(p.deadline_at_ms)
+    .bind(p.reverse_attempts)
+    .bind(p.version)
+    .bind(&p.payment_id)
+    .bind(p.version - 1)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(StoreError::Conflict);
+    }
+    Ok(())
+}

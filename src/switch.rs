@@ -1,0 +1,207 @@
+//! Start-up, shared by `kakehashi serve`, `kakehashi demo` and the tests:
+//! [`Switch::build`] opens the store, builds the networks and binds the port;
+//! [`Switch::serve`] runs until shutdown.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kakehashi_adapter_core::{Clock, SystemClock};
+use kakehashi_proto::v1::acceptance_service_server::AcceptanceServiceServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+
+use crate::api::{AcceptanceApi, Authenticator, TerminalIdentity};
+use crate::config::Config;
+use crate::networks::Networks;
+use crate::payments::{Merchant, Payments};
+use crate::store::{MerchantRow, SqlStore, Store, TerminalRow};
+
+/// Longest a single RPC may run before the server answers DEADLINE_EXCEEDED.
+const RPC_TIMEOUT: Duration = Duration::from_secs(60);
+/// Concurrent requests per connection.
+const CONCURRENCY_PER_CONNECTION: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("server: {0}")]
+    Serve(String),
+}
+
+pub struct Switch {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    payments: Payments,
+    auth: Authenticator,
+    tls: Option<ServerTlsConfig>,
+    request_bytes_max: usize,
+}
+
+// === impl Switch ===
+
+impl Switch {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let store: Arc<dyn Store> = Arc::new(SqlStore::connect(&config.store_url).await?);
+        let settings = config.network_settings()?;
+        let networks = Networks::build(&settings, Arc::clone(&clock))?;
+        store
+            .sync_merchants(&merchant_rows(&config), &terminal_rows(&config))
+            .await?;
+        let merchants = config
+            .merchants
+            .iter()
+            .map(|m| Merchant {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                category_code: m.category_code.clone(),
+                networks: m.networks.clone(),
+                network_ids: m.network_ids.clone(),
+            })
+            .collect();
+        let auth = Authenticator::new(config.terminals.iter().filter_map(|t| {
+            let hash = t.api_key_hash().ok()?;
+            Some((
+                hash,
+                TerminalIdentity {
+                    terminal_id: t.id.clone(),
+                    merchant_id: t.merchant_id.clone(),
+                },
+            ))
+        }));
+        let tls = match &config.tls {
+            None => None,
+            Some(tls) => {
+                let cert = std::fs::read(&tls.cert_path)
+                    .map_err(|e| StartError::Tls(format!("{}: {e}", tls.cert_path.display())))?;
+                let key = std::fs::read(&tls.key_path)
+                    .map_err(|e| StartError::Tls(format!("{}: {e}", tls.key_path.display())))?;
+                Some(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
+            }
+        };
+        let payments = Payments::new(store, networks, clock, merchants, config.limits);
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        Ok(Self {
+            listener,
+            local_addr,
+            payments,
+            auth,
+            tls,
+            request_bytes_max: config.limits.request_bytes_max,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn payments(&self) -> &Payments {
+        &self.payments
+    }
+
+    /// Serves gRPC (acceptance, health, reflection) and runs recovery until `shutdown`.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) -> Result<(), StartError> {
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_serving::<AcceptanceServiceServer<AcceptanceApi>>()
+            .await;
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(kakehashi_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|e| StartError::Serve(e.to_string()))?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(kakehashi_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()
+            .map_err(|e| StartError::Serve(e.to_string()))?;
+        let acceptance = AcceptanceServiceServer::new(AcceptanceApi::new(self.payments.clone()))
+            .max_decoding_message_size(self.request_bytes_max);
+        let auth = self.auth.clone();
+        let acceptance =
+            tonic::service::interceptor::InterceptedService::new(acceptance, move |request| {
+                auth.check(request)
+            });
+
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let recovery = {
+            let payments = self.payments.clone();
+            tokio::spawn(async move { payments.run_recovery(stop_rx).await })
+        };
+        let mut builder = Server::builder()
+            .timeout(RPC_TIMEOUT)
+            .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION);
+        if let Some(tls) = self.tls {
+            builder = builder
+                .tls_config(tls)
+                .map_err(|e| StartError::Tls(e.to_string()))?;
+        }
+        tracing::info!(addr = %self.local_addr, "Kakehashi serving");
+        let result = builder
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(acceptance)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await
+            .map_err(|e| StartError::Serve(e.to_string()));
+        let _ = stop_tx.send(true);
+        let _ = recovery.await;
+        result
+    }
+}
+
+fn merchant_rows(config: &Config) -> Vec<MerchantRow> {
+    config
+        .merchants
+        .iter()
+        .map(|m| MerchantRow {
+            merchant_id: m.id.clone(),
+            name: m.name.clone(),
+            category_code: m.category_code.clone(),
+        })
+        .collect()
+}
+
+fn terminal_rows(config: &Config) -> Vec<TerminalRow> {
+    config
+        .terminals
+        .iter()
+        .map(|t| TerminalRow {
+            terminal_id: t.id.clone(),
+            merchant_id: t.merchant_id.clone(),
+            store_id: t.store_id.clone(),
+        })
+        .collect()
+}
