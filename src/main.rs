@@ -1,1 +1,248 @@
-fn main() {}
+//! The `kakehashi` command: run the switch, the demo, a network simulator, or a terminal.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use kakehashi::config::{Config, TelemetryConfig, hash_api_key};
+use kakehashi::terminal::{Terminal, describe};
+use kakehashi_adapter_core::{SimulatorOptions, SystemClock};
+
+#[derive(Parser)]
+#[command(
+    name = "kakehashi",
+    version,
+    about = "Payment interoperability switch (架け橋)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the switch from a config file.
+    Serve {
+        #[arg(long, env = "KAKEHASHI_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run a scripted shift at a Japanese till against in-process simulators and print what
+    /// happened. Needs nothing installed.
+    Demo,
+    /// Run one wallet network's simulator standalone, as a sandbox for integrators.
+    Sim {
+        /// Network id, e.g. linepay.
+        network: String,
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Talk to a running switch as a merchant terminal.
+    Terminal {
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        server: String,
+        #[arg(long, env = "KAKEHASHI_API_KEY")]
+        api_key: String,
+        #[command(subcommand)]
+        action: TerminalAction,
+    },
+    /// Print the SHA-256 of an API key, for `api_key_sha256` in the config.
+    HashKey { key: String },
+}
+
+#[derive(Subcommand)]
+enum TerminalAction {
+    /// Charge a scanned customer code.
+    Pay {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long, default_value = "JPY")]
+        currency: String,
+        /// Idempotency key; a fresh one is made when omitted.
+        #[arg(long)]
+        order_id: Option<String>,
+    },
+    /// Show a merchant-presented QR and follow it until it settles.
+    Qr {
+        #[arg(long)]
+        network: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long, default_value = "JPY")]
+        currency: String,
+        #[arg(long)]
+        order_id: Option<String>,
+    },
+    Get {
+        #[arg(long)]
+        order_id: String,
+    },
+    Watch {
+        #[arg(long)]
+        order_id: String,
+    },
+    Cancel {
+        #[arg(long)]
+        order_id: String,
+    },
+    Refund {
+        #[arg(long)]
+        order_id: String,
+        #[arg(long)]
+        refund_id: String,
+        /// Omit for a full refund of what remains.
+        #[arg(long)]
+        amount: Option<String>,
+        #[arg(long, default_value = "JPY")]
+        currency: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config } => serve(config).await,
+        Command::Demo => kakehashi::demo::run().await.map_err(|e| e.to_string()),
+        Command::Sim {
+            network,
+            port,
+            host,
+            seed,
+        } => sim(&network, SocketAddr::new(host, port), seed).await,
+        Command::Terminal {
+            server,
+            api_key,
+            action,
+        } => terminal(&server, &api_key, action).await,
+        Command::HashKey { key } => {
+            println!("{}", hash_api_key(&key));
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kakehashi: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(path: PathBuf) -> Result<(), String> {
+    let config = Config::load(&path).map_err(|e| e.to_string())?;
+    let telemetry = kakehashi::telemetry::init(&config.telemetry, "info")?;
+    let switch = kakehashi::Switch::build(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!("kakehashi: serving on {}", switch.local_addr());
+    let result = switch
+        .serve(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string());
+    telemetry.shutdown().await;
+    result
+}
+
+async fn sim(network: &str, bind: SocketAddr, seed: u64) -> Result<(), String> {
+    let _telemetry = kakehashi::telemetry::init(&TelemetryConfig::default(), "info")?;
+    let factory = kakehashi::networks::factory(network).ok_or_else(|| {
+        let known: Vec<_> = kakehashi::networks::factories()
+            .iter()
+            .map(|f| f.kind())
+            .collect();
+        format!("no simulator for `{network}` (known: {})", known.join(", "))
+    })?;
+    let options = SimulatorOptions {
+        bind,
+        seed,
+        clock: Arc::new(SystemClock),
+    };
+    let sim = factory
+        .spawn_simulator(options)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("# {network} simulator listening on {}", sim.base_url);
+    println!("# Adapter config for the switch (paste under [networks.{network}]):");
+    println!(
+        "{}",
+        toml::to_string(&sim.adapter_config).unwrap_or_default()
+    );
+    println!(
+        "# Simulator controls (wallets, codes, faults) are served under {}/_sim/",
+        sim.base_url
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    Ok(())
+}
+
+async fn terminal(server: &str, api_key: &str, action: TerminalAction) -> Result<(), String> {
+    let mut t = Terminal::connect(server, api_key).await?;
+    let fresh = || kakehashi::domain::new_id("ord");
+    let payment = match action {
+        TerminalAction::Pay {
+            code,
+            amount,
+            currency,
+            order_id,
+        } => {
+            t.pay(&order_id.unwrap_or_else(fresh), &amount, &currency, &code)
+                .await
+        }
+        TerminalAction::Qr {
+            network,
+            amount,
+            currency,
+            order_id,
+        } => {
+            let order_id = order_id.unwrap_or_else(fresh);
+            let shown = t
+                .create_qr(&order_id, &amount, &currency, &network)
+                .await
+                .map_err(status)?;
+            println!("{}", describe(&shown));
+            t.watch(&order_id, |p| println!("{}", describe(p)))
+                .await
+                .map(|p| p.unwrap_or(shown))
+        }
+        TerminalAction::Get { order_id } => t.get(&order_id).await,
+        TerminalAction::Watch { order_id } => {
+            let last = t
+                .watch(&order_id, |p| println!("{}", describe(p)))
+                .await
+                .map_err(status)?;
+            return last
+                .map(|_| ())
+                .ok_or_else(|| "no state received".to_owned());
+        }
+        TerminalAction::Cancel { order_id } => t.cancel(&order_id).await,
+        TerminalAction::Refund {
+            order_id,
+            refund_id,
+            amount,
+            currency,
+        } => {
+            let amount = amount.as_deref().map(|a| (a, currency.as_str()));
+            t.refund(&order_id, &refund_id, amount).await.and_then(|r| {
+                r.payment
+                    .ok_or_else(|| tonic::Status::internal("reply without payment"))
+            })
+        }
+    }
+    .map_err(status)?;
+    println!("{}", describe(&payment));
+    Ok(())
+}
+
+fn status(s: tonic::Status) -> String {
+    format!("{:?}: {}", s.code(), s.message())
+}

@@ -1,0 +1,5 @@
+//! Shared test support: real databases, the real switch on a random port, its simulators,
+//! and a terminal that talks to it over loopback gRPC.
+#![allow(dead_code)]
+pub mod postgres;
+pub mod switch;
