@@ -13,6 +13,9 @@ mod refund;
 mod view;
 mod watch;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

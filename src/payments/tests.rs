@@ -1,0 +1,311 @@
+//! The orchestrator's control flow against a scripted network: each test queues the
+//! network's answers and checks the payment's path through the state machine, on a real
+//! SQLite store. The HTTP protocols are covered by the simulator tests; this covers the
+//! switch's own rules (deadline, query, reverse, refund bookkeeping).
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kakehashi_adapter_core::{
+    Capabilities, CodePattern, DeclineReason, Money, NetworkProfile, Paid, PayOutcome, PayRequest,
+    PaymentCode, QueryRequest, RefundOutcome, RefundRequest, ReverseOutcome, ReverseRequest,
+    SystemClock, Timing, WalletNetwork,
+};
+
+use super::{Caller, Merchant, PayCommand, Payments, RefundCommand};
+use crate::config::Limits;
+use crate::domain::{ClientKey, PaymentState};
+use crate::networks::Networks;
+use crate::store::{MerchantRow, SqlStore, Store, TerminalRow};
+
+#[derive(Debug, Default)]
+struct Script {
+    pay: VecDeque<PayOutcome>,
+    query: VecDeque<PayOutcome>,
+    reverse: VecDeque<ReverseOutcome>,
+    refund: VecDeque<RefundOutcome>,
+    calls: Vec<&'static str>,
+}
+
+#[derive(Debug)]
+struct ScriptedNetwork {
+    profile: NetworkProfile,
+    script: Mutex<Script>,
+}
+
+impl ScriptedNetwork {
+    fn new(script: Script) -> Arc<Self> {
+        let profile = NetworkProfile {
+            id: "scripted".into(),
+            display_name: "Scripted".into(),
+            code_patterns: vec![CodePattern::new("77", 18, 18)],
+            currencies: vec![iso_currency::Currency::JPY],
+            capabilities: Capabilities {
+                customer_presented: true,
+                merchant_presented: false,
+                partial_refund: true,
+                multiple_refunds: true,
+                refund_query: false,
+            },
+            timing: Timing {
+                payment_deadline: Duration::from_millis(400),
+                query_first_delay: Duration::from_millis(20),
+                query_interval: Duration::from_millis(20),
+                reverse_not_before: Duration::ZERO,
+            },
+        };
+        Arc::new(Self {
+            profile,
+            script: Mutex::new(script),
+        })
+    }
+
+    fn calls(&self) -> Vec<&'static str> {
+        self.script.lock().expect("script lock").calls.clone()
+    }
+
+    fn next<T>(
+        &self,
+        name: &'static str,
+        pick: impl FnOnce(&mut Script) -> Option<T>,
+        default: T,
+    ) -> T {
+        let mut script = self.script.lock().expect("script lock");
+        script.calls.push(name);
+        pick(&mut script).unwrap_or(default)
+    }
+}
+
+fn unknown() -> PayOutcome {
+    PayOutcome::Unknown {
+        detail: "scripted".into(),
+    }
+}
+
+fn paid() -> PayOutcome {
+    PayOutcome::Succeeded(Paid {
+        network_txn_id: "T1".into(),
+        wallet_brand: None,
+        wallet_amount: None,
+        settlement_quote: None,
+    })
+}
+
+#[async_trait]
+impl WalletNetwork for ScriptedNetwork {
+    fn profile(&self) -> &NetworkProfile {
+        &self.profile
+    }
+    async fn pay(&self, _: &PayRequest) -> PayOutcome {
+        self.next("pay", |s| s.pay.pop_front(), unknown())
+    }
+    async fn query(&self, _: &QueryRequest) -> PayOutcome {
+        self.next("query", |s| s.query.pop_front(), unknown())
+    }
+    async fn reverse(&self, _: &ReverseRequest) -> ReverseOutcome {
+        self.next(
+            "reverse",
+            |s| s.reverse.pop_front(),
+            ReverseOutcome::Reversed,
+        )
+    }
+    async fn refund(&self, _: &RefundRequest) -> RefundOutcome {
+        self.next(
+            "refund",
+            |s| s.refund.pop_front(),
+            RefundOutcome::Succeeded {
+                network_refund_id: "R".into(),
+            },
+        )
+    }
+}
+
+async fn payments(network: Arc<ScriptedNetwork>) -> (Payments, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = SqlStore::connect(&url).await.expect("store");
+    store
+        .sync_merchants(
+            &[MerchantRow {
+                merchant_id: "m".into(),
+                name: "M".into(),
+                category_code: "5812".into(),
+            }],
+            &[TerminalRow {
+                terminal_id: "t".into(),
+                merchant_id: "m".into(),
+                store_id: String::new(),
+            }],
+        )
+        .await
+        .expect("merchants");
+    let merchant = Merchant {
+        id: "m".into(),
+        name: "M".into(),
+        category_code: "5812".into(),
+        networks: vec!["scripted".into()],
+        network_ids: Default::default(),
+    };
+    let limits = Limits {
+        pay_wait_ms: 3_000,
+        lease_ms: 500,
+        ..Limits::default()
+    };
+    let networks = Networks::from_adapters(vec![network]);
+    (
+        Payments::new(
+            Arc::new(store),
+            networks,
+            Arc::new(SystemClock),
+            vec![merchant],
+            limits,
+        ),
+        dir,
+    )
+}
+
+fn caller() -> Caller {
+    Caller {
+        merchant_id: "m".into(),
+        terminal_id: "t".into(),
+    }
+}
+
+fn pay_command(order: &str) -> PayCommand {
+    PayCommand {
+        merchant_order_id: ClientKey::parse(order).expect("key"),
+        amount: Money::parse("1000", "JPY").expect("money"),
+        code: PaymentCode::parse("771234567890123456").expect("code"),
+        description: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn unknown_until_the_deadline_is_reversed() {
+    let network = ScriptedNetwork::new(Script {
+        reverse: VecDeque::from([
+            ReverseOutcome::Retry {
+                detail: "recall".into(),
+            },
+            ReverseOutcome::Reversed,
+        ]),
+        ..Script::default()
+    });
+    let (payments, _dir) = payments(Arc::clone(&network)).await;
+    let view = payments
+        .pay(&caller(), pay_command("o1"))
+        .await
+        .expect("pay");
+    assert_eq!(view.payment.state, PaymentState::Reversed);
+    let calls = network.calls();
+    assert_eq!(calls.first(), Some(&"pay"));
+    assert!(
+        calls.iter().filter(|c| **c == "query").count() >= 2,
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.iter().filter(|c| **c == "reverse").count(),
+        2,
+        "retried once after recall"
+    );
+    let history: Vec<_> = payments
+        .store()
+        .transitions(&view.payment.payment_id)
+        .await
+        .expect("t")
+        .into_iter()
+        .map(|t| t.to)
+        .collect();
+    assert_eq!(
+        history,
+        vec![
+            PaymentState::Received,
+            PaymentState::Authorizing,
+            PaymentState::Reversing,
+            PaymentState::Reversed
+        ]
+    );
+}
+
+#[tokio::test]
+async fn awaiting_customer_then_success_on_query() {
+    let network = ScriptedNetwork::new(Script {
+        pay: VecDeque::from([PayOutcome::AwaitingCustomer {
+            network_txn_id: None,
+        }]),
+        query: VecDeque::from([
+            PayOutcome::AwaitingCustomer {
+                network_txn_id: None,
+            },
+            paid(),
+        ]),
+        ..Script::default()
+    });
+    let (payments, _dir) = payments(Arc::clone(&network)).await;
+    let view = payments
+        .pay(&caller(), pay_command("o2"))
+        .await
+        .expect("pay");
+    assert_eq!(view.payment.state, PaymentState::Succeeded);
+    assert_eq!(view.payment.network_txn_id.as_deref(), Some("T1"));
+    assert!(!network.calls().contains(&"reverse"));
+}
+
+#[tokio::test]
+async fn a_decline_is_final_and_never_queried() {
+    let network = ScriptedNetwork::new(Script {
+        pay: VecDeque::from([PayOutcome::Declined {
+            reason: DeclineReason::CodeExpired,
+            network_code: "X".into(),
+        }]),
+        ..Script::default()
+    });
+    let (payments, _dir) = payments(Arc::clone(&network)).await;
+    let view = payments
+        .pay(&caller(), pay_command("o3"))
+        .await
+        .expect("pay");
+    assert_eq!(view.payment.state, PaymentState::Declined);
+    assert_eq!(
+        view.payment.decline_reason,
+        Some(DeclineReason::CodeExpired)
+    );
+    assert_eq!(network.calls(), vec!["pay"]);
+}
+
+#[tokio::test]
+async fn a_declined_refund_releases_its_reservation() {
+    let network = ScriptedNetwork::new(Script {
+        pay: VecDeque::from([paid()]),
+        refund: VecDeque::from([RefundOutcome::Declined {
+            reason: DeclineReason::RefundNotAllowed,
+            network_code: "1163".into(),
+        }]),
+        ..Script::default()
+    });
+    let (payments, _dir) = payments(Arc::clone(&network)).await;
+    payments
+        .pay(&caller(), pay_command("o4"))
+        .await
+        .expect("pay");
+    let command = |id: &str| RefundCommand {
+        merchant_order_id: ClientKey::parse("o4").expect("key"),
+        refund_id: ClientKey::parse(id).expect("key"),
+        amount: None,
+        reason: String::new(),
+    };
+    let (view, refund) = payments
+        .refund(&caller(), command("r1"))
+        .await
+        .expect("refund");
+    assert_eq!(refund.state, crate::domain::RefundState::Declined);
+    assert_eq!(view.payment.refund_reserved_minor, 0);
+    assert_eq!(view.payment.state, PaymentState::Succeeded);
+    let (view, refund) = payments
+        .refund(&caller(), command("r2"))
+        .await
+        .expect("refund");
+    assert_eq!(refund.state, crate::domain::RefundState::Succeeded);
+    assert_eq!(view.payment.state, PaymentState::Refunded);
+}
