@@ -31,6 +31,8 @@ pub struct Options {
     pub network_extra: BTreeMap<&'static str, String>,
     pub limits: String,
     pub store_url: Option<String>,
+    /// Extra TOML appended to the config (e.g. a `[tls]` table).
+    pub extra: String,
 }
 
 impl Default for Options {
@@ -40,6 +42,7 @@ impl Default for Options {
             network_extra: BTreeMap::new(),
             limits: "pay_wait_ms = 5000\nlease_ms = 1000\nrecovery_interval_ms = 200\n".into(),
             store_url: None,
+            extra: String::new(),
         }
     }
 }
@@ -125,6 +128,8 @@ api_key = "{OTHER_TILL_KEY}"
         limits = options.limits,
         networks = networks.join(", ")
     );
+    text.push_str(&options.extra);
+    text.push('\n');
     for (kind, sim) in sims {
         let mut table = sim.adapter_config.clone();
         if let Some(extra) = options.network_extra.get(kind.as_str()) {
