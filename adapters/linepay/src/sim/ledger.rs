@@ -1,0 +1,304 @@
+//! The simulator's books: wallets, issued one-time keys, orders. Every operation here is
+//! the network's business logic; it answers with LINE Pay return codes.
+use std::collections::HashMap;
+
+use iso_currency::Currency;
+use rand::Rng;
+use rand::rngs::StdRng;
+use rust_decimal::Decimal;
+
+use crate::wire;
+
+use super::{CODES_MAX, ONE_TIME_KEY_TTL_MS, WALLETS_MAX};
+
+/// JP MyCode prefix (19 digits in all).
+pub const CODE_PREFIX: &str = "9000000000";
+pub const CODE_LENGTH: usize = 19;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Complete,
+    Voided,
+    Refunded,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderView {
+    pub order_id: String,
+    pub transaction_id: u64,
+    pub wallet_id: String,
+    pub amount: Decimal,
+    pub refunded: Decimal,
+    pub status: OrderStatus,
+}
+
+#[derive(Debug)]
+struct Wallet {
+    currency: Currency,
+    balance: Decimal,
+}
+
+#[derive(Debug)]
+struct IssuedCode {
+    wallet_id: String,
+    issued_at_ms: i64,
+    used: bool,
+}
+
+#[derive(Debug)]
+pub(super) struct Ledger {
+    rng: StdRng,
+    wallets: HashMap<String, Wallet>,
+    codes: HashMap<String, IssuedCode>,
+    orders: HashMap<String, OrderView>,
+    pub pay_requests_seen: usize,
+}
+
+/// A validated Pay, as the routes hand it to the ledger.
+pub(super) struct Pay<'a> {
+    pub order_id: &'a str,
+    pub one_time_key: &'a str,
+    pub amount: Decimal,
+    pub currency: &'a str,
+    pub now_ms: i64,
+}
+
+/// A LINE Pay answer: return code, message, and the `info` object as JSON text.
+pub(super) type Answer = (&'static str, &'static str, Option<String>);
+
+impl Ledger {
+    pub fn new(rng: StdRng) -> Self {
+        Self {
+            rng,
+            wallets: HashMap::new(),
+            codes: HashMap::new(),
+            orders: HashMap::new(),
+            pay_requests_seen: 0,
+        }
+    }
+
+    pub fn add_wallet(
+        &mut self,
+        id: &str,
+        currency: Currency,
+        balance: Decimal,
+    ) -> Result<(), String> {
+        if id.is_empty() || id.len() > 64 {
+            return Err("wallet id must be 1..=64 characters".into());
+        }
+        if balance < Decimal::ZERO {
+            return Err("balance must not be negative".into());
+        }
+        if !self.wallets.contains_key(id) && self.wallets.len() >= WALLETS_MAX {
+            return Err("too many wallets".into());
+        }
+        self.wallets
+            .insert(id.to_owned(), Wallet { currency, balance });
+        Ok(())
+    }
+
+    pub fn issue_code(&mut self, wallet_id: &str, now_ms: i64) -> Result<String, String> {
+        if !self.wallets.contains_key(wallet_id) {
+            return Err(format!("no wallet {wallet_id}"));
+        }
+        if self.codes.len() >= CODES_MAX {
+            self.codes
+                .retain(|_, c| !c.used && now_ms - c.issued_at_ms <= ONE_TIME_KEY_TTL_MS);
+        }
+        loop {
+            let tail: u64 = self.rng.random_range(0..1_000_000_000);
+            let code = format!("{CODE_PREFIX}{tail:09}");
+            debug_assert_eq!(code.len(), CODE_LENGTH);
+            if !self.codes.contains_key(&code) {
+                self.codes.insert(
+                    code.clone(),
+                    IssuedCode {
+                        wallet_id: wallet_id.to_owned(),
+                        issued_at_ms: now_ms,
+                        used: false,
+                    },
+                );
+                return Ok(code);
+            }
+        }
+    }
+
+    pub fn balance(&self, wallet_id: &str) -> Option<Decimal> {
+        self.wallets.get(wallet_id).map(|w| w.balance)
+    }
+
+    pub fn order(&self, order_id: &str) -> Option<OrderView> {
+        self.orders.get(order_id).cloned()
+    }
+
+    pub fn pay(&mut self, pay: &Pay<'_>, channel_currency: Currency) -> Answer {
+        self.pay_requests_seen += 1;
+        if self.orders.contains_key(pay.order_id) {
+            return ("1172", "Existing same orderId.", None);
+        }
+        if pay.currency != channel_currency.code() {
+            return ("1178", "Unsupported currency.", None);
+        }
+        let exponent = channel_currency.exponent().map(u32::from).unwrap_or(0);
+        if pay.amount.normalize().scale() > exponent {
+            return ("1124", "Amount info error (scale).", None);
+        }
+        if pay.amount <= Decimal::ZERO {
+            return ("1183", "Payment amount must be greater than 0.", None);
+        }
+        let Some(code) = self.codes.get_mut(pay.one_time_key) else {
+            return ("1133", "oneTimeKey is not valid.", None);
+        };
+        if code.used {
+            return ("1133", "oneTimeKey was already used.", None);
+        }
+        if pay.now_ms - code.issued_at_ms > ONE_TIME_KEY_TTL_MS {
+            return ("1180", "The payment has expired.", None);
+        }
+        let wallet_id = code.wallet_id.clone();
+        let Some(wallet) = self.wallets.get_mut(&wallet_id) else {
+            return ("1101", "Not a LINE Pay member.", None);
+        };
+        if wallet.currency != channel_currency {
+            return ("1178", "Unsupported currency.", None);
+        }
+        code.used = true;
+        if wallet.balance < pay.amount {
+            return ("1142", "Insufficient balance.", None);
+        }
+        wallet.balance -= pay.amount;
+        let transaction_id = self.new_transaction_id();
+        self.orders.insert(
+            pay.order_id.to_owned(),
+            OrderView {
+                order_id: pay.order_id.to_owned(),
+                transaction_id,
+                wallet_id,
+                amount: pay.amount,
+                refunded: Decimal::ZERO,
+                status: OrderStatus::Complete,
+            },
+        );
+        let info = wire::PayInfo {
+            order_id: pay.order_id.to_owned(),
+            transaction_id,
+            transaction_date: iso_date(pay.now_ms),
+            pay_info: vec![wire::PayMethod {
+                method: "BALANCE".into(),
+                amount: wire::number(&pay.amount),
+            }],
+        };
+        ("0000", "Success.", serde_json::to_string(&info).ok())
+    }
+
+    pub fn check(&self, order_id: &str) -> Answer {
+        let Some(order) = self.orders.get(order_id) else {
+            return ("1150", "Transaction record not found.", None);
+        };
+        let status = match order.status {
+            OrderStatus::Complete => "COMPLETE",
+            OrderStatus::Refunded => "REFUND",
+            OrderStatus::Voided => "FAIL",
+        };
+        let info = wire::CheckInfo {
+            status: status.into(),
+            transaction_id: Some(order.transaction_id),
+            order_id: Some(order.order_id.clone()),
+            pay_info: vec![wire::PayMethod {
+                method: "BALANCE".into(),
+                amount: wire::number(&order.amount),
+            }],
+        };
+        ("0000", "Success.", serde_json::to_string(&info).ok())
+    }
+
+    /// Void applies to authorizations; every simulated payment is captured at once, so a
+    /// completed order answers 1155 (refund it instead), as LINE Pay does.
+    pub fn void(&mut self, order_id: &str) -> Answer {
+        match self.orders.get(order_id).map(|o| o.status) {
+            None => ("1150", "Transaction record not found.", None),
+            Some(OrderStatus::Voided | OrderStatus::Refunded) => {
+                ("1165", "Already voided or refunded.", None)
+            }
+            Some(OrderStatus::Complete) => (
+                "1155",
+                "Captured transaction cannot be voided; refund it.",
+                None,
+            ),
+        }
+    }
+
+    pub fn refund(&mut self, order_id: &str, amount: Option<Decimal>, now_ms: i64) -> Answer {
+        let refund_id = self.new_transaction_id();
+        let Some(order) = self.orders.get_mut(order_id) else {
+            return ("1150", "Transaction record not found.", None);
+        };
+        if order.status != OrderStatus::Complete {
+            return ("1165", "Already refunded.", None);
+        }
+        let remaining = order.amount - order.refunded;
+        let amount = amount.unwrap_or(remaining);
+        if amount <= Decimal::ZERO {
+            return ("1183", "Refund amount must be greater than 0.", None);
+        }
+        if amount > remaining {
+            return ("1164", "Exceeded refundable amount.", None);
+        }
+        let Some(wallet) = self.wallets.get_mut(&order.wallet_id) else {
+            return ("9000", "Internal error.", None);
+        };
+        wallet.balance += amount;
+        order.refunded += amount;
+        if order.refunded == order.amount {
+            order.status = OrderStatus::Refunded;
+        }
+        let info = wire::RefundInfo {
+            refund_transaction_id: refund_id,
+            refund_transaction_date: iso_date(now_ms),
+        };
+        ("0000", "Success.", serde_json::to_string(&info).ok())
+    }
+
+    /// 19 digits, as LINE Pay's: the year 2026 and 15 seeded random digits.
+    fn new_transaction_id(&mut self) -> u64 {
+        2_026_000_000_000_000_000 + self.rng.random_range(0..1_000_000_000_000_000u64)
+    }
+}
+
+fn iso_date(now_ms: i64) -> String {
+    let secs = now_ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_iso_8601() {
+        assert_eq!(iso_date(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_date(1_795_000_000_000), "2026-11-18T11:06:40Z");
+    }
+}

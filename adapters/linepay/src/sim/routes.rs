@@ -1,0 +1,300 @@
+//! The simulator's HTTP surface: LINE Pay's v4 offline paths, and `/_sim/...` controls
+//! (not part of LINE Pay) for wallets, codes and faults.
+use std::str::FromStr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::ledger::{Answer, Pay};
+use super::{BODY_BYTES_MAX, Fault, Operation, SimControl};
+use crate::{sign, wire};
+
+type Sim = State<Arc<SimControl>>;
+
+pub(super) fn router(control: Arc<SimControl>) -> Router {
+    Router::new()
+        .route(wire::PAY_PATH, post(pay))
+        .route("/v4/payments/orders/{order_id}/check", get(check))
+        .route("/v4/payments/orders/{order_id}/void", post(void))
+        .route("/v4/payments/orders/{order_id}/refund", post(refund))
+        .route("/_sim/wallets", post(add_wallet))
+        .route("/_sim/wallets/{wallet_id}", get(wallet))
+        .route("/_sim/wallets/{wallet_id}/codes", post(issue_code))
+        .route("/_sim/orders/{order_id}", get(order))
+        .route("/_sim/faults", post(add_fault))
+        .route("/_sim/faults", delete(clear_faults))
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .with_state(control)
+}
+
+fn envelope((code, message, info): Answer) -> Response {
+    let body = match info {
+        Some(info) => {
+            format!(r#"{{"returnCode":"{code}","returnMessage":"{message}","info":{info}}}"#)
+        }
+        None => format!(r#"{{"returnCode":"{code}","returnMessage":"{message}"}}"#),
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// What a fault does before the request is processed. `Err` is the response to send
+/// instead of processing; `Ok(true)` means process, then never answer.
+async fn before(control: &SimControl, operation: Operation) -> Result<bool, Response> {
+    match control.take_fault(operation) {
+        None => Ok(false),
+        Some(Fault::Delay { ms }) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            Ok(false)
+        }
+        Some(Fault::Hang) => futures::future::pending().await,
+        Some(Fault::HangAfterProcessing) => Ok(true),
+        Some(Fault::HttpStatus { status }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Err((
+                status,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>Service Unavailable</body></html>",
+            )
+                .into_response())
+        }
+        Some(Fault::Garbled) => Err((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"returnCode\":\"00",
+        )
+            .into_response()),
+        Some(Fault::Decline { return_code }) => {
+            let body = format!(
+                r#"{{"returnCode":"{return_code}","returnMessage":"Injected by the simulator."}}"#
+            );
+            Err((
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response())
+        }
+    }
+}
+
+/// Checks the channel, nonce and HMAC over the exact bytes received.
+fn authenticate(
+    control: &SimControl,
+    headers: &HeaderMap,
+    path: &str,
+    payload: &[u8],
+) -> Result<(), Response> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let refuse = |message: &'static str| Err(envelope(("1106", message, None)));
+    if header("X-LINE-ChannelId") != Some(control.channel_id.as_str()) {
+        return refuse("Header information error (channel).");
+    }
+    let Some(nonce) =
+        header("X-LINE-Authorization-Nonce").filter(|n| !n.is_empty() && n.len() <= 128)
+    else {
+        return refuse("Header information error (nonce).");
+    };
+    let Some(signature) = header("X-LINE-Authorization") else {
+        return refuse("Header information error (authorization).");
+    };
+    if !sign::verify(&control.channel_secret, path, payload, nonce, signature) {
+        return refuse("Header information error (signature).");
+    }
+    if !control.remember_nonce(nonce) {
+        return refuse("Header information error (nonce already used).");
+    }
+    Ok(())
+}
+
+/// Answers, or (after `HangAfterProcessing`) never answers.
+async fn finish(answer: Answer, hang: bool) -> Response {
+    if hang {
+        futures::future::pending::<()>().await;
+    }
+    envelope(answer)
+}
+
+async fn pay(State(control): Sim, headers: HeaderMap, body: Bytes) -> Response {
+    let hang = match before(&control, Operation::Pay).await {
+        Ok(hang) => hang,
+        Err(response) => return response,
+    };
+    if let Err(response) = authenticate(&control, &headers, wire::PAY_PATH, &body) {
+        return response;
+    }
+    let request: wire::PayRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(_) => return envelope(("2102", "JSON data format error.", None)),
+    };
+    let Ok(amount) = Decimal::from_str(request.amount.get()) else {
+        return envelope(("2101", "Parameter error (amount).", None));
+    };
+    let key_ok = request.one_time_key.chars().all(|c| c.is_ascii_digit())
+        && [19, 18, 12].contains(&request.one_time_key.len());
+    if !key_ok {
+        return envelope(("2101", "Parameter error (oneTimeKey).", None));
+    }
+    if request.order_id.is_empty() || request.order_id.len() > 100 {
+        return envelope(("2101", "Parameter error (orderId).", None));
+    }
+    let package_total = request.packages.iter().try_fold(Decimal::ZERO, |sum, p| {
+        Decimal::from_str(p.amount.get()).ok().map(|a| sum + a)
+    });
+    if package_total != Some(amount) {
+        return envelope(("2101", "Parameter error (packages amount).", None));
+    }
+    let pay = Pay {
+        order_id: &request.order_id,
+        one_time_key: &request.one_time_key,
+        amount,
+        currency: &request.currency,
+        now_ms: control.now_ms(),
+    };
+    let answer = control.ledger().pay(&pay, control.currency);
+    finish(answer, hang).await
+}
+
+async fn check(
+    State(control): Sim,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(order_id): Path<String>,
+) -> Response {
+    let hang = match before(&control, Operation::Check).await {
+        Ok(hang) => hang,
+        Err(response) => return response,
+    };
+    let query = uri.query().unwrap_or("").as_bytes();
+    if let Err(response) = authenticate(&control, &headers, uri.path(), query) {
+        return response;
+    }
+    let answer = control.ledger().check(&order_id);
+    finish(answer, hang).await
+}
+
+async fn void(
+    State(control): Sim,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(order_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let hang = match before(&control, Operation::Void).await {
+        Ok(hang) => hang,
+        Err(response) => return response,
+    };
+    if let Err(response) = authenticate(&control, &headers, uri.path(), &body) {
+        return response;
+    }
+    let answer = control.ledger().void(&order_id);
+    finish(answer, hang).await
+}
+
+async fn refund(
+    State(control): Sim,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(order_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let hang = match before(&control, Operation::Refund).await {
+        Ok(hang) => hang,
+        Err(response) => return response,
+    };
+    if let Err(response) = authenticate(&control, &headers, uri.path(), &body) {
+        return response;
+    }
+    let request: wire::RefundRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(_) => return envelope(("2102", "JSON data format error.", None)),
+    };
+    let amount = match request.refund_amount.map(|a| Decimal::from_str(a.get())) {
+        None => None,
+        Some(Ok(a)) => Some(a),
+        Some(Err(_)) => return envelope(("2101", "Parameter error (refundAmount).", None)),
+    };
+    let now = control.now_ms();
+    let answer = control.ledger().refund(&order_id, amount, now);
+    finish(answer, hang).await
+}
+
+#[derive(Deserialize)]
+struct NewWallet {
+    id: String,
+    balance: Decimal,
+}
+
+async fn add_wallet(State(control): Sim, axum::Json(wallet): axum::Json<NewWallet>) -> Response {
+    match control.add_wallet(&wallet.id, wallet.balance) {
+        Ok(()) => (
+            StatusCode::CREATED,
+            axum::Json(serde_json::json!({ "id": wallet.id })),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
+}
+
+async fn wallet(State(control): Sim, Path(wallet_id): Path<String>) -> Response {
+    match control.balance(&wallet_id) {
+        Some(balance) => axum::Json(serde_json::json!({
+            "id": wallet_id, "currency": control.currency.code(), "balance": balance.to_string()
+        }))
+        .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn issue_code(State(control): Sim, Path(wallet_id): Path<String>) -> Response {
+    match control.issue_code(&wallet_id) {
+        Ok(code) => (
+            StatusCode::CREATED,
+            axum::Json(
+                serde_json::json!({ "code": code, "valid_for_ms": super::ONE_TIME_KEY_TTL_MS }),
+            ),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::NOT_FOUND, e).into_response(),
+    }
+}
+
+async fn order(State(control): Sim, Path(order_id): Path<String>) -> Response {
+    match control.order(&order_id) {
+        Some(o) => axum::Json(serde_json::json!({
+            "orderId": o.order_id, "transactionId": o.transaction_id.to_string(), "wallet": o.wallet_id,
+            "amount": o.amount.to_string(), "refunded": o.refunded.to_string(), "status": format!("{:?}", o.status),
+        }))
+        .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewFault {
+    operation: Operation,
+    fault: Fault,
+    #[serde(default)]
+    times: Option<u32>,
+}
+
+async fn add_fault(State(control): Sim, axum::Json(fault): axum::Json<NewFault>) -> StatusCode {
+    control.inject(fault.operation, fault.fault, fault.times);
+    StatusCode::NO_CONTENT
+}
+
+async fn clear_faults(State(control): Sim) -> StatusCode {
+    control.clear_faults();
+    StatusCode::NO_CONTENT
+}
