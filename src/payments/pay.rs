@@ -19,6 +19,8 @@ struct NewPayment<'a> {
     description: &'a str,
     code_masked: String,
     network: &'a Network,
+    /// Wallet brand known from the code alone.
+    brand: Option<String>,
     route_detail: String,
 }
 
@@ -57,6 +59,7 @@ impl Payments {
             description: &cmd.description,
             code_masked: cmd.code.masked(),
             network,
+            brand: identified.brand.clone(),
             route_detail: format!(
                 "routed to {} by code prefix {} (length {})",
                 network.profile.id,
@@ -64,10 +67,9 @@ impl Payments {
                 cmd.code.expose().len()
             ),
         };
-        let Some((mut payment, permit)) = self.insert_new(new).await? else {
+        let Some((payment, permit)) = self.insert_new(new).await? else {
             return self.replay_after_race(caller, &cmd.merchant_order_id).await;
         };
-        payment.wallet_brand = identified.brand;
         let this = self.clone();
         let code = cmd.code;
         let payment_id = payment.payment_id.clone();
@@ -111,6 +113,7 @@ impl Payments {
             description: &cmd.description,
             code_masked: String::new(),
             network,
+            brand: None,
             route_detail: format!("merchant-presented QR on {}", network.profile.id),
         };
         let Some((payment, permit)) = self.insert_new(new).await? else {
@@ -222,7 +225,7 @@ impl Payments {
             code_masked: new.code_masked,
             network: new.network.profile.id.clone(),
             state: PaymentState::Authorizing,
-            wallet_brand: None,
+            wallet_brand: new.brand,
             decline_reason: None,
             network_code: None,
             network_txn_id: None,

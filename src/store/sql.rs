@@ -142,9 +142,10 @@ impl Store for SqlStore {
             "INSERT INTO payments (payment_id, merchant_id, terminal_id, merchant_order_id, \
              request_hash, kind, amount_minor, amount_value, currency, description, code_masked, \
              network, state, qr_payload, refunded_minor, refund_reserved_minor, created_at_ms, \
-             updated_at_ms, deadline_at_ms, reverse_attempts, version, lease_owner, lease_until_ms) \
+             updated_at_ms, deadline_at_ms, reverse_attempts, version, lease_owner, lease_until_ms, \
+             wallet_brand) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, 0, $15, $16, \
-             $17, 0, $18, NULL, 0) ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING",
+             $17, 0, $18, NULL, 0, $19) ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING",
         )
         .bind(&p.payment_id)
         .bind(&p.merchant_id)
@@ -164,6 +165,7 @@ impl Store for SqlStore {
         .bind(p.updated_at_ms)
         .bind(p.deadline_at_ms)
         .bind(p.version)
+        .bind(&p.wallet_brand)
         .execute(&mut *tx)
         .await?
         .rows_affected();

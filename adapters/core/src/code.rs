@@ -95,7 +95,12 @@ pub struct CodePattern {
 impl CodePattern {
     pub fn new(prefix: &str, length_min: usize, length_max: usize) -> Self {
         assert!(length_min <= length_max, "pattern length range is inverted");
-        Self { prefix: prefix.to_owned(), length_min, length_max, brand: None }
+        Self {
+            prefix: prefix.to_owned(),
+            length_min,
+            length_max,
+            brand: None,
+        }
     }
 
     pub fn with_brand(mut self, brand: &str) -> Self {
@@ -125,10 +130,22 @@ mod tests {
     #[test]
     fn parse_rejects_non_digits_and_bad_lengths() {
         assert_eq!(PaymentCode::parse(""), Err(PaymentCodeError::Empty));
-        assert_eq!(PaymentCode::parse("12345abc90"), Err(PaymentCodeError::NotDigits));
-        assert_eq!(PaymentCode::parse("1234567"), Err(PaymentCodeError::BadLength(7)));
-        assert_eq!(PaymentCode::parse(&"1".repeat(65)), Err(PaymentCodeError::BadLength(65)));
-        assert_eq!(PaymentCode::parse("1345 6789 0123").unwrap().expose(), "134567890123");
+        assert_eq!(
+            PaymentCode::parse("12345abc90"),
+            Err(PaymentCodeError::NotDigits)
+        );
+        assert_eq!(
+            PaymentCode::parse("1234567"),
+            Err(PaymentCodeError::BadLength(7))
+        );
+        assert_eq!(
+            PaymentCode::parse(&"1".repeat(65)),
+            Err(PaymentCodeError::BadLength(65))
+        );
+        assert_eq!(
+            PaymentCode::parse("1345 6789 0123").unwrap().expose(),
+            "134567890123"
+        );
     }
 
     #[test]

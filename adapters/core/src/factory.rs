@@ -66,6 +66,8 @@ impl Drop for RunningSimulator {
 
 impl std::fmt::Debug for RunningSimulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningSimulator").field("base_url", &self.base_url).finish()
+        f.debug_struct("RunningSimulator")
+            .field("base_url", &self.base_url)
+            .finish()
     }
 }

@@ -55,21 +55,30 @@ impl HttpSettings {
     }
 
     pub fn build_client(&self, network: &str) -> Result<reqwest::Client, AdapterError> {
-        self.client_builder().build().map_err(|e| AdapterError::Config {
-            network: network.to_owned(),
-            detail: format!("HTTP client: {e}"),
-        })
+        self.client_builder()
+            .build()
+            .map_err(|e| AdapterError::Config {
+                network: network.to_owned(),
+                detail: format!("HTTP client: {e}"),
+            })
     }
 }
 
 /// Reads a reply body, refusing one larger than [`RESPONSE_BYTES_MAX`].
 pub async fn read_body_limited(response: reqwest::Response) -> Result<Vec<u8>, String> {
-    if response.content_length().is_some_and(|len| len > RESPONSE_BYTES_MAX as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > RESPONSE_BYTES_MAX as u64)
+    {
         return Err("reply body too large".to_owned());
     }
     let mut response = response;
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| format!("reading reply: {e}"))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("reading reply: {e}"))?
+    {
         if body.len() + chunk.len() > RESPONSE_BYTES_MAX {
             return Err("reply body too large".to_owned());
         }

@@ -22,7 +22,7 @@ pub use http::{HttpSettings, RESPONSE_BYTES_MAX, read_body_limited};
 pub use money::{Money, MoneyError};
 pub use network::{Capabilities, NetworkProfile, Timing, WalletNetwork};
 pub use outcome::{
-    DeclineReason, MerchantQr, PayOutcome, Paid, RefundOutcome, ReverseOutcome, SettlementQuote,
+    DeclineReason, MerchantQr, Paid, PayOutcome, RefundOutcome, ReverseOutcome, SettlementQuote,
     WalletAmount,
 };
 pub use request::{
@@ -36,7 +36,10 @@ pub enum AdapterError {
     #[error("invalid configuration for network `{network}`: {detail}")]
     Config { network: String, detail: String },
     #[error("operation `{operation}` is not supported by network `{network}`")]
-    Unsupported { network: String, operation: &'static str },
+    Unsupported {
+        network: String,
+        operation: &'static str,
+    },
     #[error("simulator failed to start: {0}")]
     Simulator(String),
 }

@@ -26,7 +26,10 @@ pub enum MoneyError {
     #[error("`{0}` is not a decimal number")]
     NotANumber(String),
     #[error("{currency} allows at most {allowed} decimal places")]
-    TooManyDecimals { currency: &'static str, allowed: u32 },
+    TooManyDecimals {
+        currency: &'static str,
+        allowed: u32,
+    },
     #[error("amount must be greater than zero")]
     NotPositive,
     #[error("amount is larger than the switch accepts")]
@@ -45,7 +48,9 @@ impl Money {
         let trimmed = value.trim();
         let well_formed = !trimmed.is_empty()
             && trimmed.len() <= 40
-            && trimmed.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+            && trimmed
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
             && trimmed.chars().filter(|c| *c == '.').count() <= 1;
         if !well_formed {
             return Err(MoneyError::NotANumber(truncate(trimmed)));
@@ -60,7 +65,10 @@ impl Money {
         let exponent = exponent(currency)?;
         let normalized = amount.normalize();
         if normalized.scale() > exponent {
-            return Err(MoneyError::TooManyDecimals { currency: currency.code(), allowed: exponent });
+            return Err(MoneyError::TooManyDecimals {
+                currency: currency.code(),
+                allowed: exponent,
+            });
         }
         if normalized <= Decimal::ZERO {
             return Err(MoneyError::NotPositive);
@@ -121,7 +129,10 @@ impl Money {
 
     fn same_currency(&self, other: &Money) -> Result<(), MoneyError> {
         if self.currency != other.currency {
-            return Err(MoneyError::CurrencyMismatch(self.currency.code(), other.currency.code()));
+            return Err(MoneyError::CurrencyMismatch(
+                self.currency.code(),
+                other.currency.code(),
+            ));
         }
         Ok(())
     }
@@ -141,7 +152,10 @@ pub fn parse_currency(code: &str) -> Result<Currency, MoneyError> {
 }
 
 fn exponent(currency: Currency) -> Result<u32, MoneyError> {
-    currency.exponent().map(u32::from).ok_or(MoneyError::NoMinorUnit(currency.code()))
+    currency
+        .exponent()
+        .map(u32::from)
+        .ok_or(MoneyError::NoMinorUnit(currency.code()))
 }
 
 fn truncate(s: &str) -> String {
@@ -173,27 +187,51 @@ mod tests {
         assert_eq!(Money::parse("5000", "KRW").unwrap().minor(), 5000);
         assert_eq!(Money::parse("1.234", "BHD").unwrap().minor(), 1234);
         assert_eq!(Money::parse("12.3", "USD").unwrap().value_string(), "12.30");
-        assert_eq!(Money::parse("1200.00", "JPY").unwrap().value_string(), "1200");
+        assert_eq!(
+            Money::parse("1200.00", "JPY").unwrap().value_string(),
+            "1200"
+        );
     }
 
     #[test]
     fn too_many_decimals_is_an_error_not_rounding() {
         assert_eq!(
             Money::parse("1200.5", "JPY"),
-            Err(MoneyError::TooManyDecimals { currency: "JPY", allowed: 0 })
+            Err(MoneyError::TooManyDecimals {
+                currency: "JPY",
+                allowed: 0
+            })
         );
-        assert!(matches!(Money::parse("1.234", "USD"), Err(MoneyError::TooManyDecimals { .. })));
+        assert!(matches!(
+            Money::parse("1.234", "USD"),
+            Err(MoneyError::TooManyDecimals { .. })
+        ));
     }
 
     #[test]
     fn rejects_bad_input() {
         assert_eq!(Money::parse("0", "JPY"), Err(MoneyError::NotPositive));
         assert_eq!(Money::parse("-5", "JPY"), Err(MoneyError::NotPositive));
-        assert!(matches!(Money::parse("1e3", "JPY"), Err(MoneyError::NotANumber(_))));
-        assert!(matches!(Money::parse("", "JPY"), Err(MoneyError::NotANumber(_))));
-        assert!(matches!(Money::parse("1", "XYZ"), Err(MoneyError::UnknownCurrency(_))));
-        assert!(matches!(Money::parse("1", "XAU"), Err(MoneyError::NoMinorUnit(_))));
-        assert_eq!(Money::parse("10000000000000000", "JPY"), Err(MoneyError::TooLarge));
+        assert!(matches!(
+            Money::parse("1e3", "JPY"),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Money::parse("", "JPY"),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Money::parse("1", "XYZ"),
+            Err(MoneyError::UnknownCurrency(_))
+        ));
+        assert!(matches!(
+            Money::parse("1", "XAU"),
+            Err(MoneyError::NoMinorUnit(_))
+        ));
+        assert_eq!(
+            Money::parse("10000000000000000", "JPY"),
+            Err(MoneyError::TooLarge)
+        );
     }
 
     #[test]
@@ -204,7 +242,10 @@ mod tests {
         assert_eq!(b.checked_sub(&b).unwrap(), None);
         assert_eq!(a.checked_add(&b).unwrap().minor(), 1300);
         let c = Money::parse("1", "CNY").unwrap();
-        assert!(matches!(a.checked_add(&c), Err(MoneyError::CurrencyMismatch(..))));
+        assert!(matches!(
+            a.checked_add(&c),
+            Err(MoneyError::CurrencyMismatch(..))
+        ));
     }
 
     #[test]

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use iso_currency::Currency;
 
 use crate::{
-    AdapterError, CodePattern, MerchantQr, MerchantQrRequest, PayOutcome, PayRequest,
-    QueryRequest, RefundOutcome, RefundRequest, ReverseOutcome, ReverseRequest,
+    AdapterError, CodePattern, MerchantQr, MerchantQrRequest, PayOutcome, PayRequest, QueryRequest,
+    RefundOutcome, RefundRequest, ReverseOutcome, ReverseRequest,
 };
 
 /// What the switch must know about a network to route to it and drive its payments.
@@ -76,7 +76,9 @@ pub trait WalletNetwork: Send + Sync + std::fmt::Debug {
     /// What became of a refund. Only called when `capabilities.refund_query` is set.
     async fn query_refund(&self, request: &RefundRequest) -> RefundOutcome {
         let _ = request;
-        RefundOutcome::Unknown { detail: format!("{} has no refund query", self.profile().id) }
+        RefundOutcome::Unknown {
+            detail: format!("{} has no refund query", self.profile().id),
+        }
     }
 
     /// Create a merchant-presented QR. Only called when `capabilities.merchant_presented`

@@ -118,7 +118,10 @@ pub enum PayOutcome {
     /// The customer must act in the wallet (PIN entry, scan the merchant QR); query again.
     AwaitingCustomer { network_txn_id: Option<String> },
     /// The network definitely refused; no money moved. Final.
-    Declined { reason: DeclineReason, network_code: String },
+    Declined {
+        reason: DeclineReason,
+        network_code: String,
+    },
     /// Nobody knows yet: timeout, 5xx, garbled or unverifiable reply, unrecognised code,
     /// or "not found" from a query that may have raced the payment. Query again, reverse at
     /// the deadline. `detail` is for logs and must not contain secrets or full codes.
@@ -137,17 +140,29 @@ pub enum ReverseOutcome {
     TooEarly { not_before_ms: i64 },
     /// The network refuses to reverse (window closed, already refunded). Final for this
     /// attempt: an operator must look.
-    Refused { network_code: String, detail: String },
+    Refused {
+        network_code: String,
+        detail: String,
+    },
 }
 
 /// Outcome of `refund` and `query_refund`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundOutcome {
-    Succeeded { network_refund_id: String },
+    Succeeded {
+        network_refund_id: String,
+    },
     /// Accepted, not yet done (PayPay, WeChat Pay refunds are asynchronous); query again.
-    Pending { network_refund_id: Option<String> },
-    Declined { reason: DeclineReason, network_code: String },
-    Unknown { detail: String },
+    Pending {
+        network_refund_id: Option<String>,
+    },
+    Declined {
+        reason: DeclineReason,
+        network_code: String,
+    },
+    Unknown {
+        detail: String,
+    },
 }
 
 /// A merchant-presented QR the terminal shows to the customer.
