@@ -2,7 +2,7 @@
 //! API and records the state it ended in against the state it was meant to end in.
 use std::time::Duration;
 
-use kakehashi_linepay::{Fault, Operation, SimControl as LinePaySim};
+use kakehashi_linepay::{Fault, SimControl as LinePaySim};
 use kakehashi_proto::v1::PaymentState;
 use rust_decimal::Decimal;
 
@@ -109,7 +109,7 @@ async fn linepay(shift: &mut Shift) {
 
     // The network goes silent: pay and every check time out; at the deadline the switch
     // voids the order. The network is back in time to confirm the void.
-    sim.inject(Operation::Any, Fault::Hang, None);
+    sim.inject(None, Fault::Hang, None);
     let clear = {
         let sim = sim.clone();
         tokio::spawn(async move {

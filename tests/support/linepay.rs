@@ -41,12 +41,12 @@ pub fn pay_requests_seen(switch: &TestSwitch) -> usize {
 
 /// Every request hangs, unprocessed, until the faults are cleared.
 pub fn black_hole(switch: &TestSwitch) {
-    control(switch).inject(Operation::Any, Fault::Hang, None);
+    control(switch).inject(None, Fault::Hang, None);
 }
 
 /// The next Pay is processed (money moves) and its reply is lost.
 pub fn lose_next_pay_reply(switch: &TestSwitch) {
-    control(switch).inject(Operation::Pay, Fault::HangAfterProcessing, Some(1));
+    control(switch).inject(Some(Operation::Pay), Fault::HangAfterProcessing, Some(1));
 }
 
 /// A switch whose LINE Pay calls time out after 300 ms and whose payments must resolve

@@ -14,6 +14,7 @@ pub mod money;
 pub mod network;
 pub mod outcome;
 pub mod request;
+pub mod simkit;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::{CodePattern, PaymentCode, PaymentCodeError, mask};

@@ -7,6 +7,8 @@ use rand::Rng;
 use rand::rngs::StdRng;
 use rust_decimal::Decimal;
 
+use kakehashi_adapter_core::simkit::iso8601_utc;
+
 use crate::wire;
 
 use super::{CODES_MAX, ONE_TIME_KEY_TTL_MS, WALLETS_MAX};
@@ -182,7 +184,7 @@ impl Ledger {
         let info = wire::PayInfo {
             order_id: pay.order_id.to_owned(),
             transaction_id,
-            transaction_date: iso_date(pay.now_ms),
+            transaction_date: iso8601_utc(pay.now_ms),
             pay_info: vec![wire::PayMethod {
                 method: "BALANCE".into(),
                 amount: wire::number(&pay.amount),
@@ -254,7 +256,7 @@ impl Ledger {
         }
         let info = wire::RefundInfo {
             refund_transaction_id: refund_id,
-            refund_transaction_date: iso_date(now_ms),
+            refund_transaction_date: iso8601_utc(now_ms),
         };
         ("0000", "Success.", serde_json::to_string(&info).ok())
     }
@@ -262,43 +264,5 @@ impl Ledger {
     /// 19 digits, as LINE Pay's: the year 2026 and 15 seeded random digits.
     fn new_transaction_id(&mut self) -> u64 {
         2_026_000_000_000_000_000 + self.rng.random_range(0..1_000_000_000_000_000u64)
-    }
-}
-
-fn iso_date(now_ms: i64) -> String {
-    let secs = now_ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_are_iso_8601() {
-        assert_eq!(iso_date(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso_date(1_795_000_000_000), "2026-11-18T11:06:40Z");
     }
 }

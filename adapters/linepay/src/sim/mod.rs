@@ -3,20 +3,19 @@
 //! wallet that expire after 5 minutes and work once, one currency per channel, duplicate
 //! orderIds refused, wallet balances that move only with money. Business errors are HTTP 200
 //! with LINE Pay's return codes; 5xx, hangs and garbage only come from injected faults.
-mod faults;
 mod ledger;
 mod routes;
 
-use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use iso_currency::Currency;
+use kakehashi_adapter_core::simkit::{FaultQueue, ReplayGuard};
 use kakehashi_adapter_core::{AdapterError, Clock, RunningSimulator, SimulatorOptions};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rust_decimal::Decimal;
 
-pub use faults::{Fault, Operation};
+pub use kakehashi_adapter_core::simkit::Fault;
 pub use ledger::{OrderStatus, OrderView};
 
 /// How long a issued oneTimeKey stays valid (LINE Pay: 5 minutes from opening MyCode).
@@ -28,7 +27,6 @@ pub const BODY_BYTES_MAX: usize = 64 * 1024;
 /// Upper bounds on simulator state, so a long-running sandbox cannot grow without limit.
 pub const WALLETS_MAX: usize = 10_000;
 pub const CODES_MAX: usize = 100_000;
-pub const FAULTS_MAX: usize = 64;
 
 pub const SIM_CHANNEL_ID: &str = "1656000000";
 pub const SIM_CHANNEL_SECRET: &str = "kakehashi-sim-linepay-channel-secret";
@@ -38,8 +36,8 @@ pub const SIM_CHANNEL_SECRET: &str = "kakehashi-sim-linepay-channel-secret";
 #[derive(Debug)]
 pub struct SimControl {
     state: Mutex<ledger::Ledger>,
-    faults: Mutex<faults::FaultQueue>,
-    nonces: Mutex<Nonces>,
+    faults: Mutex<FaultQueue<Operation>>,
+    nonces: Mutex<ReplayGuard<String>>,
     clock: Arc<dyn Clock>,
     pub channel_id: String,
     pub channel_secret: String,
@@ -47,10 +45,14 @@ pub struct SimControl {
     pub currency: Currency,
 }
 
-#[derive(Debug, Default)]
-struct Nonces {
-    seen: HashSet<String>,
-    order: VecDeque<String>,
+/// The API operations faults can target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    Pay,
+    Check,
+    Void,
+    Refund,
 }
 
 // === impl SimControl ===
@@ -59,8 +61,8 @@ impl SimControl {
     pub fn new(seed: u64, clock: Arc<dyn Clock>, currency: Currency) -> Self {
         Self {
             state: Mutex::new(ledger::Ledger::new(StdRng::seed_from_u64(seed))),
-            faults: Mutex::new(faults::FaultQueue::default()),
-            nonces: Mutex::new(Nonces::default()),
+            faults: Mutex::new(FaultQueue::default()),
+            nonces: Mutex::new(ReplayGuard::new(NONCES_MAX)),
             clock,
             channel_id: SIM_CHANNEL_ID.into(),
             channel_secret: SIM_CHANNEL_SECRET.into(),
@@ -100,7 +102,9 @@ impl SimControl {
         self.ledger().pay_requests_seen
     }
 
-    pub fn inject(&self, operation: Operation, fault: Fault, times: Option<u32>) {
+    /// Injects a fault for one operation (`None`: all) for `times` requests (`None`: until
+    /// cleared).
+    pub fn inject(&self, operation: Option<Operation>, fault: Fault, times: Option<u32>) {
         self.faults
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -123,18 +127,10 @@ impl SimControl {
 
     /// Remembers a nonce; false if it was seen before.
     fn remember_nonce(&self, nonce: &str) -> bool {
-        let mut nonces = self.nonces.lock().unwrap_or_else(|p| p.into_inner());
-        if nonces.seen.contains(nonce) {
-            return false;
-        }
-        if nonces.order.len() >= NONCES_MAX
-            && let Some(oldest) = nonces.order.pop_front()
-        {
-            nonces.seen.remove(&oldest);
-        }
-        nonces.seen.insert(nonce.to_owned());
-        nonces.order.push_back(nonce.to_owned());
-        true
+        self.nonces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .first_use(&nonce.to_owned())
     }
 }
 

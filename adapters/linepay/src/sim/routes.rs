@@ -78,9 +78,9 @@ async fn before(control: &SimControl, operation: Operation) -> Result<bool, Resp
             "{\"returnCode\":\"00",
         )
             .into_response()),
-        Some(Fault::Decline { return_code }) => {
+        Some(Fault::Decline { code }) => {
             let body = format!(
-                r#"{{"returnCode":"{return_code}","returnMessage":"Injected by the simulator."}}"#
+                r#"{{"returnCode":"{code}","returnMessage":"Injected by the simulator."}}"#
             );
             Err((
                 StatusCode::OK,
@@ -286,7 +286,8 @@ async fn order(State(control): Sim, Path(order_id): Path<String>) -> Response {
 
 #[derive(Deserialize)]
 struct NewFault {
-    operation: Operation,
+    #[serde(default)]
+    operation: Option<Operation>,
     fault: Fault,
     #[serde(default)]
     times: Option<u32>,

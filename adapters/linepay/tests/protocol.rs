@@ -1,0 +1,441 @@
+//! The LINE Pay adapter against its simulator over loopback: every operation, every error
+//! class, and the simulator's refusals of what the real service refuses.
+use std::sync::Arc;
+
+use kakehashi_adapter_core::{
+    DeclineReason, ManualClock, MerchantRef, Money, PayOutcome, PayRequest, PaymentCode,
+    QueryRequest, RefundOutcome, RefundRequest, ReverseOutcome, ReverseRequest, RunningSimulator,
+    SimulatorOptions, WalletNetwork,
+};
+use kakehashi_linepay::sim::SIM_CHANNEL_SECRET;
+use kakehashi_linepay::{Fault, Operation, SimControl, sign, wire};
+use rust_decimal::Decimal;
+
+struct World {
+    sim: RunningSimulator,
+    control: Arc<SimControl>,
+    adapter: Arc<dyn WalletNetwork>,
+    clock: ManualClock,
+}
+
+async fn world() -> World {
+    let clock = ManualClock::new(1_795_000_000_000);
+    let factory = kakehashi_linepay::factory();
+    let sim = factory
+        .spawn_simulator(SimulatorOptions {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            seed: 1,
+            clock: Arc::new(clock.clone()),
+        })
+        .await
+        .unwrap();
+    let mut config = sim.adapter_config.clone();
+    let http: toml::Table = "request_timeout_ms = 400".parse().unwrap();
+    config.insert("http".into(), toml::Value::Table(http));
+    config.insert("pay_timeout_ms".into(), toml::Value::Integer(400));
+    let adapter = factory.build(&config, Arc::new(clock.clone())).unwrap();
+    let control = sim.control::<SimControl>().unwrap();
+    World {
+        sim,
+        control,
+        adapter,
+        clock,
+    }
+}
+
+fn merchant() -> MerchantRef {
+    MerchantRef {
+        merchant_id: "m".into(),
+        network_merchant_id: None,
+        name: "Shinjuku Ramen".into(),
+        category_code: "5812".into(),
+        store_id: "s".into(),
+        terminal_id: "t".into(),
+    }
+}
+
+fn pay(order: &str, amount: &str, code: &str) -> PayRequest {
+    PayRequest {
+        payment_id: order.into(),
+        merchant: merchant(),
+        amount: Money::parse(amount, "JPY").unwrap(),
+        code: PaymentCode::parse(code).unwrap(),
+        description: "Ramen".into(),
+        created_at_ms: 0,
+    }
+}
+
+fn query(order: &str, amount: &str) -> QueryRequest {
+    QueryRequest {
+        payment_id: order.into(),
+        merchant: merchant(),
+        amount: Money::parse(amount, "JPY").unwrap(),
+        network_txn_id: None,
+        created_at_ms: 0,
+    }
+}
+
+fn reverse(order: &str, amount: &str) -> ReverseRequest {
+    ReverseRequest {
+        payment_id: order.into(),
+        merchant: merchant(),
+        amount: Money::parse(amount, "JPY").unwrap(),
+        network_txn_id: None,
+        created_at_ms: 0,
+    }
+}
+
+fn refund(order: &str, paid: &str, amount: &str) -> RefundRequest {
+    RefundRequest {
+        payment_id: order.into(),
+        refund_id: format!("{order}-r{amount}"),
+        merchant: merchant(),
+        payment_amount: Money::parse(paid, "JPY").unwrap(),
+        amount: Money::parse(amount, "JPY").unwrap(),
+        network_txn_id: None,
+        reason: String::new(),
+    }
+}
+
+fn declined(outcome: &PayOutcome) -> (DeclineReason, String) {
+    match outcome {
+        PayOutcome::Declined {
+            reason,
+            network_code,
+        } => (*reason, network_code.clone()),
+        other => panic!("expected a decline, got {other:?}"),
+    }
+}
+
+fn yen(n: i64) -> Decimal {
+    Decimal::from(n)
+}
+
+#[tokio::test]
+async fn pay_check_refund_and_reverse() {
+    let w = world().await;
+    w.control.add_wallet("w", yen(5_000)).unwrap();
+    let code = w.control.issue_code("w").unwrap();
+    assert!(code.starts_with("9000000000") && code.len() == 19);
+
+    let PayOutcome::Succeeded(paid) = w.adapter.pay(&pay("O1", "1200", &code)).await else {
+        panic!("pay failed")
+    };
+    assert_eq!(paid.network_txn_id.len(), 19);
+    assert_eq!(w.control.balance("w"), Some(yen(3_800)));
+    assert_eq!(
+        w.adapter.query(&query("O1", "1200")).await,
+        PayOutcome::Succeeded(paid.clone())
+    );
+
+    assert!(matches!(
+        w.adapter.refund(&refund("O1", "1200", "200")).await,
+        RefundOutcome::Succeeded { .. }
+    ));
+    let over = w.adapter.refund(&refund("O1", "1200", "1001")).await;
+    assert_eq!(
+        over,
+        RefundOutcome::Declined {
+            reason: DeclineReason::RefundNotAllowed,
+            network_code: "1164".into()
+        }
+    );
+    assert_eq!(w.control.balance("w"), Some(yen(4_000)));
+
+    // Reversing a captured order refunds the rest; reversing again is still reversed.
+    assert_eq!(
+        w.adapter.reverse(&reverse("O1", "1200")).await,
+        ReverseOutcome::Reversed
+    );
+    assert_eq!(w.control.balance("w"), Some(yen(5_000)));
+    assert_eq!(
+        w.adapter.reverse(&reverse("O1", "1200")).await,
+        ReverseOutcome::Reversed
+    );
+    // An order LINE Pay never saw is reversed by definition: nothing moved.
+    assert_eq!(
+        w.adapter.reverse(&reverse("NEVER", "100")).await,
+        ReverseOutcome::Reversed
+    );
+    assert!(matches!(
+        w.adapter.query(&query("NEVER", "100")).await,
+        PayOutcome::Unknown { .. }
+    ));
+}
+
+#[tokio::test]
+async fn every_error_class_maps_to_its_outcome() {
+    let w = world().await;
+    w.control.add_wallet("poor", yen(100)).unwrap();
+    w.control.add_wallet("rich", yen(100_000)).unwrap();
+
+    let code = w.control.issue_code("poor").unwrap();
+    assert_eq!(
+        declined(&w.adapter.pay(&pay("E1", "1200", &code)).await),
+        (DeclineReason::InsufficientFunds, "1142".into())
+    );
+    // The key was consumed by that attempt: used keys are refused.
+    assert_eq!(
+        declined(&w.adapter.pay(&pay("E2", "50", &code)).await).1,
+        "1133"
+    );
+    // A key the network never issued.
+    assert_eq!(
+        declined(&w.adapter.pay(&pay("E3", "50", "9000000000999999999")).await).0,
+        DeclineReason::AccountRestricted
+    );
+    // An expired key: 5 minutes and a moment later.
+    let code = w.control.issue_code("rich").unwrap();
+    w.clock.advance_ms(5 * 60 * 1000 + 1);
+    assert_eq!(
+        declined(&w.adapter.pay(&pay("E4", "50", &code)).await),
+        (DeclineReason::CodeExpired, "1180".into())
+    );
+    // A duplicate orderId is "unknown: check", never a second charge.
+    let code = w.control.issue_code("rich").unwrap();
+    assert!(matches!(
+        w.adapter.pay(&pay("E5", "50", &code)).await,
+        PayOutcome::Succeeded(_)
+    ));
+    let code = w.control.issue_code("rich").unwrap();
+    assert!(matches!(
+        w.adapter.pay(&pay("E5", "50", &code)).await,
+        PayOutcome::Unknown { .. }
+    ));
+    assert_eq!(w.control.balance("rich"), Some(yen(99_950)));
+
+    // Transport failures are unknown.
+    for fault in [
+        Fault::HttpStatus { status: 503 },
+        Fault::Garbled,
+        Fault::Hang,
+    ] {
+        w.control
+            .inject(Some(Operation::Pay), fault.clone(), Some(1));
+        let code = w.control.issue_code("rich").unwrap();
+        assert!(
+            matches!(
+                w.adapter.pay(&pay("E6", "50", &code)).await,
+                PayOutcome::Unknown { .. }
+            ),
+            "{fault:?}"
+        );
+    }
+    // An injected decline code passes through the table.
+    w.control.inject(
+        Some(Operation::Pay),
+        Fault::Decline {
+            code: "1283".into(),
+        },
+        Some(1),
+    );
+    let code = w.control.issue_code("rich").unwrap();
+    assert_eq!(
+        declined(&w.adapter.pay(&pay("E7", "50", &code)).await),
+        (DeclineReason::RiskRejected, "1283".into())
+    );
+    assert_eq!(
+        w.control.balance("rich"),
+        Some(yen(99_950)),
+        "no failure moved money"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_reply_is_found_by_check() {
+    let w = world().await;
+    w.control.add_wallet("w", yen(1_000)).unwrap();
+    w.control
+        .inject(Some(Operation::Pay), Fault::HangAfterProcessing, Some(1));
+    let code = w.control.issue_code("w").unwrap();
+    assert!(matches!(
+        w.adapter.pay(&pay("L1", "300", &code)).await,
+        PayOutcome::Unknown { .. }
+    ));
+    assert!(matches!(
+        w.adapter.query(&query("L1", "300")).await,
+        PayOutcome::Succeeded(_)
+    ));
+    assert_eq!(w.control.balance("w"), Some(yen(700)));
+}
+
+/// Sends a raw signed request, as a hand-rolled client would.
+async fn raw_post(
+    sim: &RunningSimulator,
+    path: &str,
+    body: &str,
+    nonce: &str,
+    secret: &str,
+) -> serde_json::Value {
+    let signature = sign::signature(secret, path, body.as_bytes(), nonce);
+    reqwest::Client::new()
+        .post(format!("{}{path}", sim.base_url))
+        .header("Content-Type", "application/json")
+        .header("X-LINE-ChannelId", kakehashi_linepay::sim::SIM_CHANNEL_ID)
+        .header("X-LINE-Authorization-Nonce", nonce)
+        .header("X-LINE-Authorization", signature)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_simulator_refuses_what_line_pay_refuses() {
+    let w = world().await;
+    w.control.add_wallet("w", yen(10_000)).unwrap();
+    let body = |key: &str, amount: &str, currency: &str, order: &str| {
+        format!(
+            r#"{{"amount":{amount},"currency":"{currency}","oneTimeKey":"{key}","orderId":"{order}","packages":[{{"id":"1","amount":{amount},"products":[{{"name":"x","quantity":1,"price":{amount}}}]}}],"options":{{"payment":{{"capture":true}}}}}}"#
+        )
+    };
+    let code = |_: ()| w.control.issue_code("w").unwrap();
+    let return_code = |v: serde_json::Value| v["returnCode"].as_str().unwrap().to_owned();
+
+    // A tampered body: signed one thing, sent another.
+    let signed = body(&code(()), "100", "JPY", "T1");
+    let signature = sign::signature(SIM_CHANNEL_SECRET, wire::PAY_PATH, signed.as_bytes(), "n-1");
+    let tampered = signed.replace("100", "1");
+    let reply: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}{}", w.sim.base_url, wire::PAY_PATH))
+        .header("X-LINE-ChannelId", kakehashi_linepay::sim::SIM_CHANNEL_ID)
+        .header("X-LINE-Authorization-Nonce", "n-1")
+        .header("X-LINE-Authorization", signature)
+        .body(tampered)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(return_code(reply), "1106");
+    // The wrong secret.
+    assert_eq!(
+        return_code(
+            raw_post(
+                &w.sim,
+                wire::PAY_PATH,
+                &body(&code(()), "100", "JPY", "T2"),
+                "n-2",
+                "not-the-secret"
+            )
+            .await
+        ),
+        "1106"
+    );
+    // A replayed nonce.
+    assert_eq!(
+        return_code(
+            raw_post(
+                &w.sim,
+                wire::PAY_PATH,
+                &body(&code(()), "100", "JPY", "T3"),
+                "n-3",
+                SIM_CHANNEL_SECRET
+            )
+            .await
+        ),
+        "0000"
+    );
+    assert_eq!(
+        return_code(
+            raw_post(
+                &w.sim,
+                wire::PAY_PATH,
+                &body(&code(()), "100", "JPY", "T4"),
+                "n-3",
+                SIM_CHANNEL_SECRET
+            )
+            .await
+        ),
+        "1106"
+    );
+    // Malformed key, wrong currency, JPY with decimals, zero amount, bad JSON.
+    assert_eq!(
+        return_code(
+            raw_post(
+                &w.sim,
+                wire::PAY_PATH,
+                &body("12345", "100", "JPY", "T5"),
+                "n-5",
+                SIM_CHANNEL_SECRET
+            )
+            .await
+        ),
+        "2101"
+    );
+    assert_eq!(
+        return_code(
+            raw_post(
+                &w.sim,
+                wire::PAY_PATH,
+                &body(&code(()), "100", "TWD", "T6"),
+                "n-6",
+                SIM_CHANNEL_SECRET
+            )
+            .await
+        ),
+        "1178"
+    );
+    assert_eq!(
+        return_code(
+            raw_post(
+                &w.sim,
+                wire::PAY_PATH,
+                &body(&code(()), "100.5", "JPY", "T7"),
+                "n-7",
+                SIM_CHANNEL_SECRET
+            )
+            .await
+        ),
+        "1124"
+    );
+    assert_eq!(
+        return_code(
+            raw_post(
+                &w.sim,
+                wire::PAY_PATH,
+                &body(&code(()), "0", "JPY", "T8"),
+                "n-8",
+                SIM_CHANNEL_SECRET
+            )
+            .await
+        ),
+        "1183"
+    );
+    assert_eq!(
+        return_code(
+            raw_post(
+                &w.sim,
+                wire::PAY_PATH,
+                "{not json",
+                "n-9",
+                SIM_CHANNEL_SECRET
+            )
+            .await
+        ),
+        "2102"
+    );
+    // Duplicate orderId.
+    assert_eq!(
+        return_code(
+            raw_post(
+                &w.sim,
+                wire::PAY_PATH,
+                &body(&code(()), "100", "JPY", "T3"),
+                "n-10",
+                SIM_CHANNEL_SECRET
+            )
+            .await
+        ),
+        "1172"
+    );
+    assert_eq!(
+        w.control.balance("w"),
+        Some(yen(9_900)),
+        "only T3 moved money"
+    );
+}
