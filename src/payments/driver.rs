@@ -89,12 +89,15 @@ impl Payments {
         let result = match created {
             Ok(Ok(qr)) => {
                 let payload = qr.qr_payload.clone();
+                let code_id = qr.network_code_id.clone();
                 self.transition(
                     &mut current,
                     Event::CustomerActionRequired,
                     "QR shown".into(),
                     |p| {
                         p.qr_payload = Some(payload);
+                        // Until the customer pays, the network's reference is the QR's id.
+                        p.network_txn_id = code_id;
                     },
                 )
                 .await

@@ -43,4 +43,7 @@ pub enum AdapterError {
     },
     #[error("simulator failed to start: {0}")]
     Simulator(String),
+    /// The network refused the request or gave no usable answer.
+    #[error("network `{network}`: {detail}")]
+    Network { network: String, detail: String },
 }

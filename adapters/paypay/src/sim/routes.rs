@@ -1,0 +1,387 @@
+//! The simulator's HTTP surface: PayPay OPA paths, the Kakehashi extension's scan path, and
+//! `/_sim/...` controls (wallets, customer codes, the customer at a shown QR, faults).
+// Early returns carry whole HTTP responses; boxing them buys nothing on a simulator.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use kakehashi_adapter_core::simkit::Fault;
+use serde::Deserialize;
+
+use super::books::Answer;
+use super::{BODY_BYTES_MAX, EPOCH_SKEW_MAX_S, Operation, SimControl};
+use crate::sign::{self, Signed};
+use crate::wire;
+
+type Sim = State<Arc<SimControl>>;
+
+pub(super) fn router(control: Arc<SimControl>) -> Router {
+    Router::new()
+        .route(wire::CODES_PATH, post(create_qr))
+        .route("/v2/codes/{code_id}", delete(delete_qr))
+        .route("/v2/codes/payments/{id}", get(qr_details))
+        .route(wire::EXT_SCAN_PATH, post(scan))
+        .route("/v2/payments/{id}", get(details).delete(cancel))
+        .route(wire::REFUNDS_PATH, post(refund))
+        .route("/v2/refunds/{id}", get(refund_details))
+        .route("/_sim/wallets", post(add_wallet))
+        .route("/_sim/wallets/{id}", get(wallet))
+        .route("/_sim/wallets/{id}/codes", post(issue_code))
+        .route("/_sim/qr/{id}/pay", post(customer_pays))
+        .route("/_sim/qr/{id}/abandon", post(customer_abandons))
+        .route("/_sim/faults", post(add_fault).delete(clear_faults))
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .with_state(control)
+}
+
+fn json(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn envelope(answer: Answer) -> Response {
+    match answer {
+        Answer::Ok { status, data } => json(status, format!(r#"{{"resultInfo":{{"code":"SUCCESS","message":"Success","codeId":"08100001"}},"data":{data}}}"#)),
+        Answer::Accepted => json(202, r#"{"resultInfo":{"code":"REQUEST_ACCEPTED","message":"Request accepted","codeId":"08100001"},"data":null}"#.into()),
+        Answer::Err { status, code, code_id } => json(status, format!(r#"{{"resultInfo":{{"code":"{code}","message":"{code}","codeId":"{code_id}"}},"data":null}}"#)),
+    }
+}
+
+/// Applies an injected fault. `Err`: the response to send instead; `Ok(true)`: process,
+/// then never answer.
+async fn before(control: &SimControl, operation: Operation) -> Result<bool, Response> {
+    match control.take_fault(operation) {
+        None => Ok(false),
+        Some(Fault::Delay { ms }) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            Ok(false)
+        }
+        Some(Fault::Hang) => futures::future::pending().await,
+        Some(Fault::HangAfterProcessing) => Ok(true),
+        Some(Fault::HttpStatus { status }) => {
+            Err(json(status, "<html>upstream error</html>".into()))
+        }
+        Some(Fault::Garbled) => Err(json(200, "{\"resultInfo\":".into())),
+        Some(Fault::Decline { code }) => Err(json(
+            400,
+            format!(
+                r#"{{"resultInfo":{{"code":"{code}","message":"injected","codeId":""}},"data":null}}"#
+            ),
+        )),
+    }
+}
+
+/// Verifies `hmac OPA-Auth` against the received Content-Type and body, the epoch window
+/// and nonce reuse. Every refusal is PayPay's 401 UNAUTHORIZED.
+fn authenticate(
+    control: &SimControl,
+    headers: &HeaderMap,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+) -> Result<(), Response> {
+    let refuse = || {
+        Err(envelope(Answer::Err {
+            status: 401,
+            code: "UNAUTHORIZED",
+            code_id: "08100016",
+        }))
+    };
+    let Some(parsed) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(sign::parse_header)
+    else {
+        return refuse();
+    };
+    if parsed.api_key != control.api_key
+        || (parsed.epoch - control.now_ms() / 1000).abs() > EPOCH_SKEW_MAX_S
+    {
+        return refuse();
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let signed = Signed {
+        path,
+        method: method.as_str(),
+        nonce: &parsed.nonce,
+        epoch: parsed.epoch,
+        body: (!body.is_empty()).then_some((content_type, body)),
+    };
+    if !sign::verify(&control.api_secret, &parsed, &signed)
+        || !control.first_use_of_nonce(&parsed.nonce)
+    {
+        return refuse();
+    }
+    Ok(())
+}
+
+async fn finish(answer: Answer, hang: bool) -> Response {
+    if hang {
+        futures::future::pending::<()>().await;
+    }
+    envelope(answer)
+}
+
+/// The common shape of every OPA handler: fault, authenticate, run, answer.
+async fn handle(
+    control: &SimControl,
+    operation: Operation,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    run: impl FnOnce(i64) -> Answer,
+) -> Response {
+    let hang = match before(control, operation).await {
+        Ok(hang) => hang,
+        Err(response) => return response,
+    };
+    if let Err(response) = authenticate(control, headers, method, uri.path(), body) {
+        return response;
+    }
+    let answer = run(control.now_ms());
+    finish(answer, hang).await
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Answer> {
+    serde_json::from_slice(body).map_err(|_| Answer::Err {
+        status: 400,
+        code: "INVALID_REQUEST_PARAMS",
+        code_id: "08100006",
+    })
+}
+
+async fn create_qr(
+    State(c): Sim,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(
+        &c,
+        Operation::CreateQr,
+        &method,
+        &uri,
+        &headers,
+        &body,
+        |now| match parse::<wire::CreateQrRequest>(&body) {
+            Ok(r) => c.books().create_qr(&r, now),
+            Err(a) => a,
+        },
+    )
+    .await
+}
+
+async fn delete_qr(
+    State(c): Sim,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(code_id): Path<String>,
+) -> Response {
+    handle(&c, Operation::Cancel, &method, &uri, &headers, &[], |_| {
+        c.books().delete_qr(&code_id)
+    })
+    .await
+}
+
+async fn qr_details(
+    State(c): Sim,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    handle(
+        &c,
+        Operation::Details,
+        &method,
+        &uri,
+        &headers,
+        &[],
+        |now| c.books().details(&id, true, now),
+    )
+    .await
+}
+
+async fn scan(
+    State(c): Sim,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    tracing::debug!(
+        "Kakehashi extension: customer-presented PayPay code (not part of PayPay's API)"
+    );
+    handle(
+        &c,
+        Operation::Scan,
+        &method,
+        &uri,
+        &headers,
+        &body,
+        |now| match parse::<wire::ExtScanRequest>(&body) {
+            Ok(r) => c.books().scan(&r, now),
+            Err(a) => a,
+        },
+    )
+    .await
+}
+
+async fn details(
+    State(c): Sim,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    handle(
+        &c,
+        Operation::Details,
+        &method,
+        &uri,
+        &headers,
+        &[],
+        |now| c.books().details(&id, false, now),
+    )
+    .await
+}
+
+async fn cancel(
+    State(c): Sim,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    handle(&c, Operation::Cancel, &method, &uri, &headers, &[], |now| {
+        c.books().cancel(&id, now)
+    })
+    .await
+}
+
+async fn refund(
+    State(c): Sim,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(
+        &c,
+        Operation::Refund,
+        &method,
+        &uri,
+        &headers,
+        &body,
+        |_| match parse::<wire::RefundRequest>(&body) {
+            Ok(r) => c.books().refund(&r),
+            Err(a) => a,
+        },
+    )
+    .await
+}
+
+async fn refund_details(
+    State(c): Sim,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    handle(
+        &c,
+        Operation::RefundDetails,
+        &method,
+        &uri,
+        &headers,
+        &[],
+        |_| c.books().refund_details(&id),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct NewWallet {
+    id: String,
+    balance: i64,
+}
+
+async fn add_wallet(State(c): Sim, axum::Json(w): axum::Json<NewWallet>) -> Response {
+    match c.add_wallet(&w.id, w.balance) {
+        Ok(()) => (
+            StatusCode::CREATED,
+            axum::Json(serde_json::json!({ "id": w.id })),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
+}
+
+async fn wallet(State(c): Sim, Path(id): Path<String>) -> Response {
+    match c.balance(&id) {
+        Some(b) => axum::Json(serde_json::json!({ "id": id, "currency": "JPY", "balance": b }))
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn issue_code(State(c): Sim, Path(id): Path<String>) -> Response {
+    match c.issue_code(&id) {
+        Ok(code) => (StatusCode::CREATED, axum::Json(serde_json::json!({ "code": code, "note": "Kakehashi extension: PayPay has no public customer-presented-code API" }))).into_response(),
+        Err(e) => (StatusCode::NOT_FOUND, e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct Payer {
+    wallet: String,
+}
+
+async fn customer_pays(
+    State(c): Sim,
+    Path(id): Path<String>,
+    axum::Json(p): axum::Json<Payer>,
+) -> Response {
+    match c.customer_pays(&id, &p.wallet) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => (StatusCode::CONFLICT, e).into_response(),
+    }
+}
+
+async fn customer_abandons(State(c): Sim, Path(id): Path<String>) -> Response {
+    match c.customer_abandons(&id) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => (StatusCode::NOT_FOUND, e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewFault {
+    #[serde(default)]
+    operation: Option<Operation>,
+    fault: Fault,
+    #[serde(default)]
+    times: Option<u32>,
+}
+
+async fn add_fault(State(c): Sim, axum::Json(f): axum::Json<NewFault>) -> StatusCode {
+    c.inject(f.operation, f.fault, f.times);
+    StatusCode::NO_CONTENT
+}
+
+async fn clear_faults(State(c): Sim) -> StatusCode {
+    c.clear_faults();
+    StatusCode::NO_CONTENT
+}
