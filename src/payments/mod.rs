@@ -57,6 +57,8 @@ struct Inner {
     instance_id: String,
     /// Payments this instance is driving, with a bell to ring when the terminal cancels.
     active: DashMap<String, Arc<Notify>>,
+    /// Refunds a request here is driving; recovery leaves them alone.
+    active_refunds: DashMap<String, ()>,
     /// Latest view of each payment being driven, for WatchPayment and waiting callers.
     watchers: DashMap<String, tokio::sync::watch::Sender<PaymentView>>,
     in_flight: Arc<Semaphore>,
@@ -88,6 +90,7 @@ impl Payments {
             merchants: merchants.into_iter().map(|m| (m.id.clone(), m)).collect(),
             instance_id: crate::domain::new_id("inst"),
             active: DashMap::new(),
+            active_refunds: DashMap::new(),
             watchers: DashMap::new(),
             in_flight: Arc::new(Semaphore::new(limits.payments_in_flight_max)),
             watch_slots: Arc::new(Semaphore::new(limits.watchers_max)),

@@ -53,6 +53,9 @@ impl Payments {
         };
         let deadline_ms = i64::try_from(self.inner.limits.refund_deadline_ms).unwrap_or(i64::MAX);
         for refund in refunds {
+            if self.inner.active_refunds.contains_key(&refund.refund_id) {
+                continue;
+            }
             let Ok(payment) = self.reload(&refund.payment_id).await else {
                 continue;
             };

@@ -211,6 +211,15 @@ impl Payments {
         }
         refund.updated_at_ms = self.now_ms();
         for _ in 0..FINISH_RETRIES_MAX {
+            // Settled meanwhile (another instance's recovery): the stored answer stands.
+            let stored = self
+                .inner
+                .store
+                .refund_by_key(&refund.merchant_id, refund.merchant_refund_id.as_str())
+                .await?;
+            if let Some(stored) = stored.filter(|r| r.state != RefundState::Pending) {
+                return Ok(stored);
+            }
             let mut payment = self.reload(&refund.payment_id).await?;
             let amount = refund.amount.minor();
             let mut next = payment.clone();

@@ -1,0 +1,133 @@
+//! PayPay through the switch: a dynamic QR the customer pays, watched to the end; a QR
+//! nobody pays, reversed at its deadline; a scanned code (Kakehashi extension); refunds
+//! that PayPay completes asynchronously.
+use std::sync::Arc;
+
+use kakehashi_paypay::SimControl;
+use kakehashi_proto::v1::{PaymentState, RefundState};
+
+mod support;
+use support::switch::{Options, TestSwitch, spawn_with};
+
+async fn switch() -> TestSwitch {
+    let mut options = Options {
+        networks: vec!["linepay", "paypay"],
+        ..Options::default()
+    };
+    options.network_extra.insert(
+        "paypay",
+        "http = { request_timeout_ms = 1000 }\ntiming = { payment_deadline_ms = 2000, query_first_delay_ms = 100, query_interval_ms = 100 }".into(),
+    );
+    spawn_with(options).await
+}
+
+fn paypay(switch: &TestSwitch) -> Arc<SimControl> {
+    switch
+        .sim("paypay")
+        .control::<SimControl>()
+        .expect("PayPay simulator")
+}
+
+fn state(p: &kakehashi_proto::v1::Payment) -> PaymentState {
+    PaymentState::try_from(p.state).unwrap()
+}
+
+#[tokio::test]
+async fn a_dynamic_qr_paid_by_the_customer_is_seen_through_watch_payment() {
+    let switch = switch().await;
+    let sim = paypay(&switch);
+    sim.add_wallet("hanako", 5_000).unwrap();
+    let mut till = switch.terminal().await;
+
+    let shown = till
+        .create_qr("qr-1", "1500", "JPY", "paypay")
+        .await
+        .unwrap();
+    assert_eq!(state(&shown), PaymentState::AwaitingCustomer);
+    assert!(
+        shown.qr_payload.starts_with("https://qr.paypay.ne.jp/"),
+        "{}",
+        shown.qr_payload
+    );
+
+    let customer = {
+        let sim = Arc::clone(&sim);
+        let id = shown.payment_id.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            sim.customer_pays(&id, "hanako")
+        })
+    };
+    let mut seen = Vec::new();
+    let last = till
+        .watch("qr-1", |p| seen.push(state(p)))
+        .await
+        .unwrap()
+        .unwrap();
+    customer.await.unwrap().unwrap();
+
+    assert_eq!(seen.first(), Some(&PaymentState::AwaitingCustomer));
+    assert_eq!(state(&last), PaymentState::Succeeded);
+    assert_eq!(last.network, "paypay");
+    assert_eq!(last.wallet_brand, "PayPay");
+    assert!(
+        !last.network_txn_id.starts_with("04-"),
+        "the QR id is replaced by PayPay's paymentId"
+    );
+    assert_eq!(sim.balance("hanako"), Some(3_500));
+
+    // A partial refund: PayPay accepts it, completes it asynchronously, the switch waits.
+    let refund = till
+        .refund("qr-1", "qr-1-r1", Some(("500", "JPY")))
+        .await
+        .unwrap();
+    assert_eq!(refund.refund.unwrap().state, RefundState::Succeeded as i32);
+    assert_eq!(
+        state(&refund.payment.unwrap()),
+        PaymentState::PartiallyRefunded
+    );
+    assert_eq!(sim.balance("hanako"), Some(4_000));
+}
+
+#[tokio::test]
+async fn a_qr_nobody_pays_is_reversed_at_its_deadline_and_cannot_be_paid_after() {
+    let switch = switch().await;
+    let sim = paypay(&switch);
+    sim.add_wallet("late", 5_000).unwrap();
+    let mut till = switch.terminal().await;
+    let shown = till
+        .create_qr("qr-2", "900", "JPY", "paypay")
+        .await
+        .unwrap();
+    sim.customer_abandons(&shown.payment_id).unwrap();
+
+    let last = till.watch("qr-2", |_| {}).await.unwrap().unwrap();
+    assert_eq!(state(&last), PaymentState::Reversed);
+    assert!(sim.customer_pays(&shown.payment_id, "late").is_err());
+    assert_eq!(sim.balance("late"), Some(5_000));
+}
+
+#[tokio::test]
+async fn a_scanned_paypay_code_uses_the_kakehashi_extension() {
+    let switch = switch().await;
+    let sim = paypay(&switch);
+    sim.add_wallet("kenji", 2_000).unwrap();
+    let mut till = switch.terminal().await;
+
+    let paid = till
+        .pay("cpm-1", "1200", "JPY", &sim.issue_code("kenji").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(state(&paid), PaymentState::Succeeded);
+    assert_eq!(paid.network, "paypay");
+    let declined = till
+        .pay("cpm-2", "1200", "JPY", &sim.issue_code("kenji").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(state(&declined), PaymentState::Declined);
+    assert_eq!(declined.network_code, "NO_SUFFICIENT_FUND");
+
+    let refunded = till.refund("cpm-1", "cpm-1-r", None).await.unwrap();
+    assert_eq!(state(&refunded.payment.unwrap()), PaymentState::Refunded);
+    assert_eq!(sim.balance("kenji"), Some(2_000));
+}
