@@ -1,0 +1,159 @@
+//! A WeChat Pay overseas v2 simulator that enforces the protocol: XML over HTTPS, signatures
+//! (MD5 / HMAC-SHA256) both ways, single-use `nonce_str`, the client certificate on
+//! `/secapi/`, single-use 18-digit auth codes that expire, customers who take a while to
+//! enter the PIN, auto-revoke of unpaid orders at 45 s, reversal not before 15 s, FX to the
+//! wallet's currency with `rate` ×10^8, asynchronous refunds bounded by the paid amount.
+mod books;
+mod routes;
+mod tls;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use kakehashi_adapter_core::simkit::{Fault, FaultQueue, ReplayGuard};
+use kakehashi_adapter_core::{AdapterError, Clock, RunningSimulator, SimulatorOptions};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+pub use books::{OrderView, WalletKind};
+
+pub const SIM_APPID: &str = "wx2421b1c4370ec43b";
+pub const SIM_MCH_ID: &str = "10000100";
+pub const SIM_API_KEY: &str = "kakehashisimwechatpayapikey32chr";
+pub const NONCES_MAX: usize = 100_000;
+/// Unpaid Quick Pay orders are revoked by WeChat Pay 45 s after creation.
+pub const AUTO_REVOKE_MS: i64 = 45_000;
+/// WeChat Pay asks not to reverse an order in its first 15 s.
+pub const REVERSE_NOT_BEFORE_MS: i64 = 15_000;
+/// Auth codes refresh about once a minute.
+pub const AUTH_CODE_VALID_MS: i64 = 60_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Micropay,
+    OrderQuery,
+    Reverse,
+    Refund,
+    RefundQuery,
+}
+
+#[derive(Debug)]
+pub struct SimControl {
+    books: Mutex<books::Books>,
+    faults: Mutex<FaultQueue<Operation>>,
+    nonces: Mutex<ReplayGuard<String>>,
+    clock: Arc<dyn Clock>,
+    pub api_key: String,
+}
+
+// === impl SimControl ===
+
+impl SimControl {
+    fn new(seed: u64, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            books: Mutex::new(books::Books::new(StdRng::seed_from_u64(seed))),
+            faults: Mutex::new(FaultQueue::default()),
+            nonces: Mutex::new(ReplayGuard::new(NONCES_MAX)),
+            clock,
+            api_key: SIM_API_KEY.into(),
+        }
+    }
+
+    fn books(&self) -> MutexGuard<'_, books::Books> {
+        self.books.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Adds (or resets) a customer's wallet: mainland (CNY) or Hong Kong (HKD), balance in
+    /// minor units (fen / cents). `pin_entry_ms`: the customer must enter a PIN and takes
+    /// this long (`None`: pays at once; `Some(i64::MAX)`: never finishes).
+    pub fn add_wallet(
+        &self,
+        wallet_id: &str,
+        kind: WalletKind,
+        balance_minor: i64,
+        pin_entry_ms: Option<i64>,
+    ) -> Result<(), String> {
+        self.books()
+            .add_wallet(wallet_id, kind, balance_minor, pin_entry_ms)
+    }
+
+    pub fn balance(&self, wallet_id: &str) -> Option<i64> {
+        self.books().balance(wallet_id)
+    }
+
+    /// A fresh 18-digit payment code for the wallet: prefix 13 (mainland) or 15 (HK).
+    pub fn issue_code(&self, wallet_id: &str) -> Result<String, String> {
+        let now = self.now_ms();
+        self.books().issue_code(wallet_id, now)
+    }
+
+    pub fn order(&self, out_trade_no: &str) -> Option<OrderView> {
+        let now = self.now_ms();
+        self.books().order_view(out_trade_no, now)
+    }
+
+    pub fn inject(&self, operation: Option<Operation>, fault: Fault, times: Option<u32>) {
+        self.faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(operation, fault, times);
+    }
+
+    pub fn clear_faults(&self) {
+        self.faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    fn take_fault(&self, operation: Operation) -> Option<Fault> {
+        self.faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(operation)
+    }
+
+    fn first_use_of_nonce(&self, nonce: &str) -> bool {
+        self.nonces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .first_use(&nonce.to_owned())
+    }
+}
+
+pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, AdapterError> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let material = tls::generate()?;
+    let control = Arc::new(SimControl::new(options.seed, options.clock));
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .map_err(|e| AdapterError::Simulator(format!("bind {}: {e}", options.bind)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| AdapterError::Simulator(e.to_string()))?;
+    let task = tokio::spawn(routes::serve(
+        listener,
+        Arc::clone(&material.server),
+        Arc::clone(&control),
+    ));
+    let base_url = format!("https://{addr}");
+    let mut adapter_config = toml::Table::new();
+    adapter_config.insert("base_url".into(), base_url.clone().into());
+    adapter_config.insert("appid".into(), SIM_APPID.into());
+    adapter_config.insert("mch_id".into(), SIM_MCH_ID.into());
+    adapter_config.insert("api_key".into(), SIM_API_KEY.into());
+    adapter_config.insert("client_cert_pem".into(), material.client_cert_pem.into());
+    adapter_config.insert("client_key_pem".into(), material.client_key_pem.into());
+    adapter_config.insert("ca_pem".into(), material.ca_pem.into());
+    Ok(RunningSimulator {
+        addr,
+        base_url,
+        adapter_config,
+        control,
+        task,
+    })
+}

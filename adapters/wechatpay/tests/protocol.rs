@@ -1,0 +1,467 @@
+//! The WeChat Pay adapter against its simulator over loopback HTTPS: Quick Pay with and
+//! without PIN entry, orderquery, reverse (15 s rule, recall), asynchronous refunds, the
+//! documented error classes, cross-currency amounts, and the simulator's refusals.
+use std::str::FromStr;
+use std::sync::Arc;
+
+use kakehashi_adapter_core::simkit::Fault;
+use kakehashi_adapter_core::{
+    DeclineReason, ManualClock, MerchantRef, Money, PayOutcome, PayRequest, PaymentCode,
+    QueryRequest, RefundOutcome, RefundRequest, ReverseOutcome, ReverseRequest, RunningSimulator,
+    SimulatorOptions, WalletNetwork,
+};
+use kakehashi_wechatpay::sign::{self, SignType};
+use kakehashi_wechatpay::sim::{SIM_API_KEY, SIM_APPID, SIM_MCH_ID, WalletKind};
+use kakehashi_wechatpay::xml::{self, Fields};
+use kakehashi_wechatpay::{Operation, SimControl};
+use rust_decimal::Decimal;
+
+const START_MS: i64 = 1_795_568_400_000;
+
+struct World {
+    sim: RunningSimulator,
+    control: Arc<SimControl>,
+    adapter: Arc<dyn WalletNetwork>,
+    clock: ManualClock,
+}
+
+async fn world() -> World {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let clock = ManualClock::new(START_MS);
+    let factory = kakehashi_wechatpay::factory();
+    let sim = factory
+        .spawn_simulator(SimulatorOptions {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            seed: 5,
+            clock: Arc::new(clock.clone()),
+        })
+        .await
+        .unwrap();
+    let mut config = sim.adapter_config.clone();
+    config.insert(
+        "http".into(),
+        toml::Value::Table("request_timeout_ms = 500".parse().unwrap()),
+    );
+    let adapter = factory.build(&config, Arc::new(clock.clone())).unwrap();
+    let control = sim.control::<SimControl>().unwrap();
+    World {
+        sim,
+        control,
+        adapter,
+        clock,
+    }
+}
+
+fn merchant() -> MerchantRef {
+    MerchantRef {
+        merchant_id: "m".into(),
+        network_merchant_id: Some("1900000109".into()),
+        name: "Ramen".into(),
+        category_code: "5812".into(),
+        store_id: "s".into(),
+        terminal_id: "till-1".into(),
+    }
+}
+
+fn jpy(v: &str) -> Money {
+    Money::parse(v, "JPY").unwrap()
+}
+
+fn pay(id: &str, amount: &str, code: &str) -> PayRequest {
+    PayRequest {
+        payment_id: id.into(),
+        merchant: merchant(),
+        amount: jpy(amount),
+        code: PaymentCode::parse(code).unwrap(),
+        description: "Ramen".into(),
+        created_at_ms: START_MS,
+    }
+}
+
+fn query(id: &str, amount: &str) -> QueryRequest {
+    QueryRequest {
+        payment_id: id.into(),
+        merchant: merchant(),
+        amount: jpy(amount),
+        network_txn_id: None,
+        created_at_ms: START_MS,
+    }
+}
+
+fn reverse(id: &str, amount: &str, created_at_ms: i64) -> ReverseRequest {
+    ReverseRequest {
+        payment_id: id.into(),
+        merchant: merchant(),
+        amount: jpy(amount),
+        network_txn_id: None,
+        created_at_ms,
+    }
+}
+
+fn refund(id: &str, refund_id: &str, paid: &str, amount: &str) -> RefundRequest {
+    RefundRequest {
+        payment_id: id.into(),
+        refund_id: refund_id.into(),
+        merchant: merchant(),
+        payment_amount: jpy(paid),
+        amount: jpy(amount),
+        network_txn_id: None,
+        reason: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn quick_pay_from_a_mainland_wallet_records_the_cny_amount_and_rate() {
+    let w = world().await;
+    w.control
+        .add_wallet("li", WalletKind::Mainland, 100_000, None)
+        .unwrap();
+    let code = w.control.issue_code("li").unwrap();
+    assert!(code.starts_with("13") && code.len() == 18);
+
+    let PayOutcome::Succeeded(paid) = w.adapter.pay(&pay("W1", "1200", &code)).await else {
+        panic!("not paid")
+    };
+    assert_eq!(paid.network_txn_id.len(), 28);
+    assert_eq!(paid.wallet_brand.as_deref(), Some("WeChat Pay"));
+    let wallet = paid.wallet_amount.clone().unwrap();
+    assert_eq!(
+        wallet.amount,
+        Money::parse("57.36", "CNY").unwrap(),
+        "JPY 1200 at 0.0478"
+    );
+    assert_eq!(wallet.rate, Some(Decimal::from_str("0.0478").unwrap()));
+    assert_eq!(w.control.balance("li"), Some(100_000 - 5_736));
+    assert_eq!(
+        w.adapter.query(&query("W1", "1200")).await,
+        PayOutcome::Succeeded(paid)
+    );
+}
+
+#[tokio::test]
+async fn a_customer_slow_to_enter_the_pin_is_awaited_then_paid() {
+    let w = world().await;
+    w.control
+        .add_wallet("wang", WalletKind::Mainland, 100_000, Some(8_000))
+        .unwrap();
+    let code = w.control.issue_code("wang").unwrap();
+    assert!(matches!(
+        w.adapter.pay(&pay("W2", "1000", &code)).await,
+        PayOutcome::AwaitingCustomer { .. }
+    ));
+    w.clock.advance_ms(5_000);
+    assert!(matches!(
+        w.adapter.query(&query("W2", "1000")).await,
+        PayOutcome::AwaitingCustomer { .. }
+    ));
+    w.clock.advance_ms(5_000);
+    assert!(matches!(
+        w.adapter.query(&query("W2", "1000")).await,
+        PayOutcome::Succeeded(_)
+    ));
+    assert_eq!(w.control.balance("wang"), Some(100_000 - 4_780));
+}
+
+#[tokio::test]
+async fn a_payment_that_never_resolves_is_reversed_after_15_seconds_and_no_money_moves() {
+    let w = world().await;
+    w.control
+        .add_wallet("zhao", WalletKind::Mainland, 50_000, Some(i64::MAX))
+        .unwrap();
+    let code = w.control.issue_code("zhao").unwrap();
+    assert!(matches!(
+        w.adapter.pay(&pay("W3", "1000", &code)).await,
+        PayOutcome::AwaitingCustomer { .. }
+    ));
+    // Too early: the adapter refuses to call before 15 s.
+    assert_eq!(
+        w.adapter.reverse(&reverse("W3", "1000", START_MS)).await,
+        ReverseOutcome::TooEarly {
+            not_before_ms: START_MS + 15_000
+        }
+    );
+    w.clock.advance_ms(15_000);
+    assert_eq!(
+        w.adapter.reverse(&reverse("W3", "1000", START_MS)).await,
+        ReverseOutcome::Reversed
+    );
+    assert_eq!(w.control.order("W3").unwrap().state, "REVOKED");
+    assert_eq!(w.control.balance("zhao"), Some(50_000));
+    assert_eq!(
+        w.adapter.query(&query("W3", "1000")).await,
+        PayOutcome::Declined {
+            reason: DeclineReason::PaymentExpired,
+            network_code: "REVOKED".into()
+        }
+    );
+    // recall=Y asks for another reverse.
+    w.control.inject(
+        Some(Operation::Reverse),
+        Fault::Decline {
+            code: "SYSTEMERROR".into(),
+        },
+        Some(1),
+    );
+    assert!(matches!(
+        w.adapter.reverse(&reverse("W3", "1000", START_MS)).await,
+        ReverseOutcome::Retry { .. }
+    ));
+}
+
+#[tokio::test]
+async fn reversing_a_paid_order_returns_the_money_and_refunds_complete_asynchronously() {
+    let w = world().await;
+    w.control
+        .add_wallet("chen", WalletKind::HongKong, 100_000, None)
+        .unwrap();
+    let code = w.control.issue_code("chen").unwrap();
+    assert!(code.starts_with("15"));
+    let PayOutcome::Succeeded(paid) = w.adapter.pay(&pay("W4", "2000", &code)).await else {
+        panic!()
+    };
+    assert_eq!(paid.wallet_brand.as_deref(), Some("WeChat Pay HK"));
+    assert_eq!(
+        paid.wallet_amount.unwrap().amount,
+        Money::parse("104.20", "HKD").unwrap()
+    );
+    assert_eq!(w.control.balance("chen"), Some(100_000 - 10_420));
+
+    assert!(matches!(
+        w.adapter.refund(&refund("W4", "R1", "2000", "500")).await,
+        RefundOutcome::Pending { .. }
+    ));
+    assert!(matches!(
+        w.adapter
+            .query_refund(&refund("W4", "R1", "2000", "500"))
+            .await,
+        RefundOutcome::Pending { .. }
+    ));
+    assert!(matches!(
+        w.adapter
+            .query_refund(&refund("W4", "R1", "2000", "500"))
+            .await,
+        RefundOutcome::Succeeded { .. }
+    ));
+    assert_eq!(
+        w.control.balance("chen"),
+        Some(100_000 - 10_420 + 2_605),
+        "refunded at the original rate"
+    );
+    let over = w.adapter.refund(&refund("W4", "R2", "2000", "1501")).await;
+    assert!(matches!(over, RefundOutcome::Declined { .. }), "{over:?}");
+    w.control.inject(
+        Some(Operation::Refund),
+        Fault::Decline {
+            code: "NOTENOUGH".into(),
+        },
+        Some(1),
+    );
+    assert_eq!(
+        w.adapter.refund(&refund("W4", "R3", "2000", "100")).await,
+        RefundOutcome::Declined {
+            reason: DeclineReason::RefundNotAllowed,
+            network_code: "NOTENOUGH".into()
+        }
+    );
+
+    let code = w.control.issue_code("chen").unwrap();
+    assert!(matches!(
+        w.adapter.pay(&pay("W5", "1000", &code)).await,
+        PayOutcome::Succeeded(_)
+    ));
+    w.clock.advance_ms(15_000);
+    assert_eq!(
+        w.adapter.reverse(&reverse("W5", "1000", START_MS)).await,
+        ReverseOutcome::Reversed
+    );
+    assert_eq!(w.control.balance("chen"), Some(100_000 - 10_420 + 2_605));
+}
+
+#[tokio::test]
+async fn every_error_class_maps_to_its_outcome() {
+    let w = world().await;
+    w.control
+        .add_wallet("poor", WalletKind::Mainland, 100, None)
+        .unwrap();
+    w.control
+        .add_wallet("rich", WalletKind::Mainland, 1_000_000, None)
+        .unwrap();
+    let declined = |o: PayOutcome| match o {
+        PayOutcome::Declined {
+            reason,
+            network_code,
+        } => (reason, network_code),
+        other => panic!("expected a decline, got {other:?}"),
+    };
+    let code = w.control.issue_code("poor").unwrap();
+    assert_eq!(
+        declined(w.adapter.pay(&pay("E1", "1000", &code)).await),
+        (DeclineReason::InsufficientFunds, "NOTENOUGH".into())
+    );
+    assert_eq!(
+        declined(w.adapter.pay(&pay("E2", "10", &code)).await),
+        (DeclineReason::CodeInvalid, "AUTH_CODE_ERROR".into())
+    );
+    assert_eq!(
+        declined(w.adapter.pay(&pay("E3", "10", "134567890123456789")).await),
+        (DeclineReason::CodeInvalid, "AUTH_CODE_INVALID".into())
+    );
+    let code = w.control.issue_code("rich").unwrap();
+    w.clock.advance_ms(61_000);
+    assert_eq!(
+        declined(w.adapter.pay(&pay("E4", "10", &code)).await),
+        (DeclineReason::CodeExpired, "AUTHCODEEXPIRE".into())
+    );
+    // Our own order number again: query before deciding anything.
+    let code = w.control.issue_code("rich").unwrap();
+    assert!(matches!(
+        w.adapter.pay(&pay("E5", "10", &code)).await,
+        PayOutcome::Succeeded(_)
+    ));
+    let code = w.control.issue_code("rich").unwrap();
+    assert!(matches!(
+        w.adapter.pay(&pay("E5", "10", &code)).await,
+        PayOutcome::Unknown { .. }
+    ));
+    for fault in [
+        Fault::Decline {
+            code: "SYSTEMERROR".into(),
+        },
+        Fault::Decline {
+            code: "BANKERROR".into(),
+        },
+        Fault::HttpStatus { status: 502 },
+        Fault::Garbled,
+        Fault::Hang,
+    ] {
+        w.control
+            .inject(Some(Operation::Micropay), fault.clone(), Some(1));
+        let code = w.control.issue_code("rich").unwrap();
+        assert!(
+            matches!(
+                w.adapter.pay(&pay("E6", "10", &code)).await,
+                PayOutcome::Unknown { .. }
+            ),
+            "{fault:?}"
+        );
+    }
+    assert!(
+        matches!(
+            w.adapter.query(&query("NOPE", "10")).await,
+            PayOutcome::Unknown { .. }
+        ),
+        "ORDERNOTEXIST"
+    );
+    assert_eq!(w.control.balance("rich"), Some(1_000_000 - 48));
+}
+
+fn signed(fields: &[(&str, &str)]) -> Fields {
+    let mut f: Fields = fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let s = sign::sign(&f, SIM_API_KEY, SignType::HmacSha256);
+    f.insert("sign".into(), s);
+    f
+}
+
+async fn post(sim: &RunningSimulator, path: &str, body: String, with_cert: bool) -> Fields {
+    let config = &sim.adapter_config;
+    let ca = reqwest::Certificate::from_pem(config["ca_pem"].as_str().unwrap().as_bytes()).unwrap();
+    let mut builder = reqwest::Client::builder().tls_certs_only([ca]);
+    if with_cert {
+        let pem = format!(
+            "{}\n{}",
+            config["client_cert_pem"].as_str().unwrap(),
+            config["client_key_pem"].as_str().unwrap()
+        );
+        builder = builder.identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap());
+    }
+    let reply = builder
+        .build()
+        .unwrap()
+        .post(format!("{}{path}", sim.base_url))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    xml::read(&reply).unwrap()
+}
+
+#[tokio::test]
+async fn the_simulator_refuses_tampered_replayed_and_certificate_less_requests() {
+    let w = world().await;
+    let base = [
+        ("appid", SIM_APPID),
+        ("mch_id", SIM_MCH_ID),
+        ("sub_mch_id", "1900000109"),
+        ("sign_type", "HMAC-SHA256"),
+        ("out_trade_no", "NONE"),
+    ];
+    let with_nonce = |nonce: &'static str| {
+        let mut fields = base.to_vec();
+        fields.push(("nonce_str", nonce));
+        signed(&fields)
+    };
+    // Tampered: signed, then a field changed.
+    let mut tampered = with_nonce("nonce-a");
+    tampered.insert("out_trade_no".into(), "OTHER".into());
+    assert_eq!(
+        post(&w.sim, "/pay/orderquery", xml::write(&tampered), false).await["return_msg"],
+        "签名错误"
+    );
+    // Replayed nonce.
+    let first = post(
+        &w.sim,
+        "/pay/orderquery",
+        xml::write(&with_nonce("nonce-b")),
+        false,
+    )
+    .await;
+    assert_eq!(first["return_code"], "SUCCESS");
+    assert!(
+        sign::verify(&first, SIM_API_KEY, SignType::HmacSha256),
+        "replies are signed"
+    );
+    let replay = post(
+        &w.sim,
+        "/pay/orderquery",
+        xml::write(&with_nonce("nonce-b")),
+        false,
+    )
+    .await;
+    assert_eq!(replay["return_code"], "FAIL");
+    // /secapi/ without the client certificate.
+    let no_cert = post(
+        &w.sim,
+        "/secapi/pay/reverse",
+        xml::write(&with_nonce("nonce-c")),
+        false,
+    )
+    .await;
+    assert_eq!(no_cert["return_code"], "FAIL");
+    assert!(no_cert["return_msg"].contains("certificate"));
+    let with_cert = post(
+        &w.sim,
+        "/secapi/pay/reverse",
+        xml::write(&with_nonce("nonce-d")),
+        true,
+    )
+    .await;
+    assert_eq!(
+        (
+            with_cert["return_code"].as_str(),
+            with_cert["err_code"].as_str()
+        ),
+        ("SUCCESS", "ORDERNOTEXIST")
+    );
+    // Not XML at all.
+    assert_eq!(
+        post(&w.sim, "/pay/orderquery", "{\"json\":true}".into(), false).await["return_code"],
+        "FAIL"
+    );
+    let _ = &w.clock;
+}
