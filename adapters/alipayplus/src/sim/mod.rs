@@ -1,0 +1,191 @@
+//! An Alipay+ simulator (the network as an acquirer sees it) that enforces the protocol:
+//! RSA256 request signatures verified with the acquirer's public key, replies signed with
+//! the simulator's own key, Client-Id and Request-Time checks, byte-identical replays
+//! refused, idempotent `paymentRequestId` and `refundRequestId`, several member wallets in
+//! their own currencies with quotes that expire, a customer who must confirm in the wallet,
+//! the cancel window (00:15 UTC+8 the next day) and fault injection.
+mod books;
+mod routes;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use kakehashi_adapter_core::simkit::{Fault, FaultQueue, ReplayGuard};
+use kakehashi_adapter_core::{AdapterError, Clock, RunningSimulator, SimulatorOptions};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::sign::{Signer, Verifier, generate_pem_pair};
+
+pub use books::{Member, PaymentView};
+
+pub const SIM_CLIENT_ID: &str = "SANDBOX_KAKEHASHI_ACQP_0001";
+/// Requests whose Request-Time is further than this from the simulator's clock are refused.
+pub const REQUEST_TIME_SKEW_MAX_MS: i64 = 5 * 60 * 1000;
+pub const SIGNATURES_REMEMBERED_MAX: usize = 100_000;
+pub const BODY_BYTES_MAX: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Pay,
+    Inquiry,
+    Cancel,
+    Refund,
+}
+
+#[derive(Debug)]
+pub struct SimControl {
+    books: Mutex<books::Books>,
+    faults: Mutex<FaultQueue<Operation>>,
+    seen_signatures: Mutex<ReplayGuard<String>>,
+    clock: Arc<dyn Clock>,
+    /// Verifies the acquirer's requests.
+    acquirer_key: Verifier,
+    /// Signs the simulator's replies.
+    signer: Signer,
+    /// When set, replies carry a signature made with the wrong key (a fault).
+    bad_reply_signatures: Mutex<u32>,
+}
+
+// === impl SimControl ===
+
+impl SimControl {
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn books(&self) -> MutexGuard<'_, books::Books> {
+        self.books.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds (or resets) a customer wallet at a member wallet brand, balance in the wallet
+    /// currency's minor units. `confirm_ms`: the customer must confirm in the app and takes
+    /// this long (`None`: no confirmation; `Some(i64::MAX)`: never confirms).
+    pub fn add_wallet(
+        &self,
+        wallet_id: &str,
+        member: Member,
+        balance_minor: i64,
+        confirm_ms: Option<i64>,
+    ) -> Result<(), String> {
+        self.books()
+            .add_wallet(wallet_id, member, balance_minor, confirm_ms)
+    }
+
+    pub fn balance(&self, wallet_id: &str) -> Option<i64> {
+        self.books().balance(wallet_id)
+    }
+
+    /// A fresh payment code in the member wallet's own format (legacy 18-digit `28...` for
+    /// AlipayCN/AlipayHK, 24-digit CGCP codes with the routing number for the others).
+    pub fn issue_code(&self, wallet_id: &str) -> Result<String, String> {
+        let now = self.now_ms();
+        self.books().issue_code(wallet_id, now)
+    }
+
+    pub fn payment(&self, payment_request_id: &str) -> Option<PaymentView> {
+        let now = self.now_ms();
+        self.books().view(payment_request_id, now)
+    }
+
+    pub fn inject(&self, operation: Option<Operation>, fault: Fault, times: Option<u32>) {
+        self.faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(operation, fault, times);
+    }
+
+    /// The next `count` replies are signed with a key the acquirer does not know.
+    pub fn sign_replies_wrongly(&self, count: u32) {
+        *self
+            .bad_reply_signatures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = count;
+    }
+
+    pub fn clear_faults(&self) {
+        self.faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        *self
+            .bad_reply_signatures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = 0;
+    }
+
+    fn take_fault(&self, operation: Operation) -> Option<Fault> {
+        self.faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take(operation)
+    }
+
+    fn take_bad_signature(&self) -> bool {
+        let mut left = self
+            .bad_reply_signatures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let bad = *left > 0;
+        *left = left.saturating_sub(1);
+        bad
+    }
+
+    fn first_use_of_signature(&self, signature: &str) -> bool {
+        self.seen_signatures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .first_use(&signature.to_owned())
+    }
+}
+
+pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, AdapterError> {
+    let key_err = |e: crate::sign::KeyError| AdapterError::Simulator(e.to_string());
+    let (acquirer_private, acquirer_public) = generate_pem_pair().map_err(key_err)?;
+    let (network_private, network_public) = generate_pem_pair().map_err(key_err)?;
+    let control = Arc::new(SimControl {
+        books: Mutex::new(books::Books::new(StdRng::seed_from_u64(options.seed))),
+        faults: Mutex::new(FaultQueue::default()),
+        seen_signatures: Mutex::new(ReplayGuard::new(SIGNATURES_REMEMBERED_MAX)),
+        clock: options.clock,
+        acquirer_key: Verifier::from_pem(&acquirer_public).map_err(key_err)?,
+        signer: Signer::from_pkcs8_pem(&network_private).map_err(key_err)?,
+        bad_reply_signatures: Mutex::new(0),
+    });
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .map_err(|e| AdapterError::Simulator(format!("bind {}: {e}", options.bind)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| AdapterError::Simulator(e.to_string()))?;
+    let app = routes::router(Arc::clone(&control));
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "Alipay+ simulator stopped");
+        }
+    });
+    let base_url = format!("http://{addr}");
+    let mut adapter_config = toml::Table::new();
+    adapter_config.insert("base_url".into(), base_url.clone().into());
+    adapter_config.insert("client_id".into(), SIM_CLIENT_ID.into());
+    adapter_config.insert("private_key_pem".into(), acquirer_private.into());
+    adapter_config.insert("alipay_public_key_pem".into(), network_public.into());
+    let wallets: Vec<toml::Value> = Member::ALL
+        .iter()
+        .filter_map(|m| m.routing_number().map(|r| (r, m.brand())))
+        .map(|(routing, brand)| {
+            let mut t = toml::Table::new();
+            t.insert("routing_number".into(), routing.into());
+            t.insert("brand".into(), brand.into());
+            toml::Value::Table(t)
+        })
+        .collect();
+    adapter_config.insert("wallets".into(), toml::Value::Array(wallets));
+    Ok(RunningSimulator {
+        addr,
+        base_url,
+        adapter_config,
+        control,
+        task,
+    })
+}
