@@ -4,6 +4,7 @@
 //! the simulators' balances agree with the switch's books.
 mod script;
 mod table;
+mod visitors;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -21,12 +21,27 @@ pub fn network_overrides(kind: &str) -> Vec<(String, toml::Value)> {
             "pay_timeout_ms = 1000\nhttp = { request_timeout_ms = 1000 }\n\
              timing = { payment_deadline_ms = 3000, query_first_delay_ms = 300, query_interval_ms = 300 }",
         ),
+        "paypay" => table(
+            "http = { request_timeout_ms = 2000 }\n\
+             timing = { payment_deadline_ms = 5000, query_first_delay_ms = 200, query_interval_ms = 300 }",
+        ),
+        "wechatpay" => table(
+            "http = { request_timeout_ms = 2000 }\n\
+             timing = { payment_deadline_ms = 4000, query_first_delay_ms = 500, query_interval_ms = 500 }",
+        ),
+        "alipayplus" => table(
+            "http = { request_timeout_ms = 2000 }\n\
+             timing = { payment_deadline_ms = 5000, query_first_delay_ms = 300, query_interval_ms = 300 }",
+        ),
         _ => Vec::new(),
     }
 }
 
 pub async fn play(shift: &mut Shift) {
     linepay(shift).await;
+    super::visitors::paypay(shift).await;
+    super::visitors::wechatpay(shift).await;
+    super::visitors::alipayplus(shift).await;
 }
 
 /// Wallets the demo funds at a network, with their starting balances and what each should

@@ -106,7 +106,7 @@ impl Report {
 
     pub fn print(&self) {
         println!(
-            "{:<3} {:<50} {:<11} {:<22} {:<10} {:<19} {:<3} detail",
+            "{:<3} {:<54} {:<11} {:<26} {:<10} {:<19} {:<3} detail",
             "#", "scenario", "order", "network / wallet", "amount", "state", "ok"
         );
         for (i, r) in self.rows.iter().enumerate() {
@@ -117,7 +117,7 @@ impl Report {
                 format!("{} (want {})", r.state, r.expected)
             };
             println!(
-                "{:<3} {:<50} {:<11} {:<22} {:<10} {:<19} {:<3} {}",
+                "{:<3} {:<54} {:<11} {:<26} {:<10} {:<19} {:<3} {}",
                 i + 1,
                 r.scenario,
                 r.order,
