@@ -348,6 +348,15 @@ impl Payments {
                 payment.network
             )));
         };
+        // The network's earliest reversal (WeChat Pay: 15 s after the order).
+        let not_before = payment.created_at_ms.saturating_add(
+            i64::try_from(network.profile.timing.reverse_not_before.as_millis())
+                .unwrap_or(i64::MAX),
+        );
+        let early_ms = not_before.saturating_sub(self.now_ms()).clamp(0, 60_000);
+        if early_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(early_ms.unsigned_abs())).await;
+        }
         let mut backoff = Duration::from_millis(500);
         while payment.reverse_attempts < i64::from(self.inner.limits.reverse_attempts_max) {
             self.renew_lease(payment_id).await;

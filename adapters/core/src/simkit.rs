@@ -86,6 +86,41 @@ impl<O: Copy + PartialEq> FaultQueue<O> {
     }
 }
 
+/// A simulator's fault rules behind a lock, shared by its routes and its control handle.
+#[derive(Debug)]
+pub struct Faults<O> {
+    queue: std::sync::Mutex<FaultQueue<O>>,
+}
+
+impl<O> Default for Faults<O> {
+    fn default() -> Self {
+        Self {
+            queue: std::sync::Mutex::new(FaultQueue::default()),
+        }
+    }
+}
+
+impl<O: Copy + PartialEq> Faults<O> {
+    fn queue(&self) -> std::sync::MutexGuard<'_, FaultQueue<O>> {
+        // A panic while holding the lock leaves the queue consistent: recover it.
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Injects `fault` for one operation (`None`: all) for `times` requests (`None`: until
+    /// cleared).
+    pub fn inject(&self, operation: Option<O>, fault: Fault, times: Option<u32>) {
+        self.queue().push(operation, fault, times);
+    }
+
+    pub fn clear(&self) {
+        self.queue().clear();
+    }
+
+    pub fn take(&self, operation: O) -> Option<Fault> {
+        self.queue().take(operation)
+    }
+}
+
 /// Remembers the last `capacity` values and refuses repeats: nonce replay detection with
 /// bounded memory.
 #[derive(Debug)]

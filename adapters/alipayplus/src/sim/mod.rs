@@ -9,7 +9,7 @@ mod routes;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use kakehashi_adapter_core::simkit::{Fault, FaultQueue, ReplayGuard};
+use kakehashi_adapter_core::simkit::{Fault, Faults, ReplayGuard};
 use kakehashi_adapter_core::{AdapterError, Clock, RunningSimulator, SimulatorOptions};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -36,7 +36,7 @@ pub enum Operation {
 #[derive(Debug)]
 pub struct SimControl {
     books: Mutex<books::Books>,
-    faults: Mutex<FaultQueue<Operation>>,
+    faults: Faults<Operation>,
     seen_signatures: Mutex<ReplayGuard<String>>,
     clock: Arc<dyn Clock>,
     /// Verifies the acquirer's requests.
@@ -89,10 +89,7 @@ impl SimControl {
     }
 
     pub fn inject(&self, operation: Option<Operation>, fault: Fault, times: Option<u32>) {
-        self.faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(operation, fault, times);
+        self.faults.inject(operation, fault, times);
     }
 
     /// The next `count` replies are signed with a key the acquirer does not know.
@@ -104,10 +101,7 @@ impl SimControl {
     }
 
     pub fn clear_faults(&self) {
-        self.faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.faults.clear();
         *self
             .bad_reply_signatures
             .lock()
@@ -115,10 +109,7 @@ impl SimControl {
     }
 
     fn take_fault(&self, operation: Operation) -> Option<Fault> {
-        self.faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take(operation)
+        self.faults.take(operation)
     }
 
     fn take_bad_signature(&self) -> bool {
@@ -145,7 +136,7 @@ pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, Adapte
     let (network_private, network_public) = generate_pem_pair().map_err(key_err)?;
     let control = Arc::new(SimControl {
         books: Mutex::new(books::Books::new(StdRng::seed_from_u64(options.seed))),
-        faults: Mutex::new(FaultQueue::default()),
+        faults: Faults::default(),
         seen_signatures: Mutex::new(ReplayGuard::new(SIGNATURES_REMEMBERED_MAX)),
         clock: options.clock,
         acquirer_key: Verifier::from_pem(&acquirer_public).map_err(key_err)?,

@@ -9,7 +9,7 @@ mod routes;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use iso_currency::Currency;
-use kakehashi_adapter_core::simkit::{FaultQueue, ReplayGuard};
+use kakehashi_adapter_core::simkit::{Faults, ReplayGuard};
 use kakehashi_adapter_core::{AdapterError, Clock, RunningSimulator, SimulatorOptions};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -36,7 +36,7 @@ pub const SIM_CHANNEL_SECRET: &str = "kakehashi-sim-linepay-channel-secret";
 #[derive(Debug)]
 pub struct SimControl {
     state: Mutex<ledger::Ledger>,
-    faults: Mutex<FaultQueue<Operation>>,
+    faults: Faults<Operation>,
     nonces: Mutex<ReplayGuard<String>>,
     clock: Arc<dyn Clock>,
     pub channel_id: String,
@@ -61,7 +61,7 @@ impl SimControl {
     pub fn new(seed: u64, clock: Arc<dyn Clock>, currency: Currency) -> Self {
         Self {
             state: Mutex::new(ledger::Ledger::new(StdRng::seed_from_u64(seed))),
-            faults: Mutex::new(FaultQueue::default()),
+            faults: Faults::default(),
             nonces: Mutex::new(ReplayGuard::new(NONCES_MAX)),
             clock,
             channel_id: SIM_CHANNEL_ID.into(),
@@ -105,24 +105,15 @@ impl SimControl {
     /// Injects a fault for one operation (`None`: all) for `times` requests (`None`: until
     /// cleared).
     pub fn inject(&self, operation: Option<Operation>, fault: Fault, times: Option<u32>) {
-        self.faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(operation, fault, times);
+        self.faults.inject(operation, fault, times);
     }
 
     pub fn clear_faults(&self) {
-        self.faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.faults.clear();
     }
 
     fn take_fault(&self, operation: Operation) -> Option<Fault> {
-        self.faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take(operation)
+        self.faults.take(operation)
     }
 
     /// Remembers a nonce; false if it was seen before.

@@ -11,7 +11,7 @@ mod routes;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use kakehashi_adapter_core::simkit::{Fault, FaultQueue, ReplayGuard};
+use kakehashi_adapter_core::simkit::{Fault, Faults, ReplayGuard};
 use kakehashi_adapter_core::{AdapterError, Clock, RunningSimulator, SimulatorOptions};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -43,7 +43,7 @@ pub enum Operation {
 #[derive(Debug)]
 pub struct SimControl {
     books: Mutex<books::Books>,
-    faults: Mutex<FaultQueue<Operation>>,
+    faults: Faults<Operation>,
     nonces: Mutex<ReplayGuard<String>>,
     clock: Arc<dyn Clock>,
     pub api_key: String,
@@ -56,7 +56,7 @@ impl SimControl {
     pub fn new(seed: u64, clock: Arc<dyn Clock>) -> Self {
         Self {
             books: Mutex::new(books::Books::new(StdRng::seed_from_u64(seed))),
-            faults: Mutex::new(FaultQueue::default()),
+            faults: Faults::default(),
             nonces: Mutex::new(ReplayGuard::new(NONCES_MAX)),
             clock,
             api_key: SIM_API_KEY.into(),
@@ -110,24 +110,15 @@ impl SimControl {
     }
 
     pub fn inject(&self, operation: Option<Operation>, fault: Fault, times: Option<u32>) {
-        self.faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(operation, fault, times);
+        self.faults.inject(operation, fault, times);
     }
 
     pub fn clear_faults(&self) {
-        self.faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.faults.clear();
     }
 
     fn take_fault(&self, operation: Operation) -> Option<Fault> {
-        self.faults
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take(operation)
+        self.faults.take(operation)
     }
 
     fn first_use_of_nonce(&self, nonce: &str) -> bool {
