@@ -9,6 +9,7 @@ use kakehashi_adapter_core::{
     ReverseRequest,
 };
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use super::{PayError, Payments};
 use crate::domain::{Event, PaymentRecord, PaymentState};
@@ -49,7 +50,7 @@ impl Payments {
         };
         let budget = self.remaining(&payment) + CALL_GRACE;
         let started = std::time::Instant::now();
-        let outcome = match tokio::time::timeout(budget, network.adapter.pay(&request)).await {
+        let outcome = match tokio::time::timeout(budget, network.adapter.pay(&request).instrument(tracing::info_span!("network.pay", network = %network.profile.id, payment_id = %request.payment_id))).await {
             Ok(outcome) => outcome,
             Err(_) => PayOutcome::Unknown {
                 detail: "no answer before the payment deadline".into(),
@@ -82,7 +83,7 @@ impl Payments {
         };
         let created = tokio::time::timeout(
             self.remaining(&payment) + CALL_GRACE,
-            network.adapter.create_merchant_qr(&request),
+            network.adapter.create_merchant_qr(&request).instrument(tracing::info_span!("network.create_merchant_qr", network = %network.profile.id, payment_id = %request.payment_id)),
         )
         .await;
         let mut current = payment;
@@ -221,7 +222,7 @@ impl Payments {
                 created_at_ms: payment.created_at_ms,
             };
             let budget = self.remaining(&payment) + CALL_GRACE;
-            let outcome = tokio::time::timeout(budget, network.adapter.query(&request))
+            let outcome = tokio::time::timeout(budget, network.adapter.query(&request).instrument(tracing::info_span!("network.query", network = %network.profile.id, payment_id = %request.payment_id)))
                 .await
                 .unwrap_or(PayOutcome::Unknown {
                     detail: "query timed out".into(),
@@ -369,7 +370,7 @@ impl Payments {
                 network_txn_id: payment.network_txn_id.clone(),
                 created_at_ms: payment.created_at_ms,
             };
-            let outcome = network.adapter.reverse(&request).await;
+            let outcome = network.adapter.reverse(&request).instrument(tracing::info_span!("network.reverse", network = %network.profile.id, payment_id = %request.payment_id)).await;
             tracing::info!(payment_id, attempt = payment.reverse_attempts, outcome = ?outcome, "Network reverse answered");
             match outcome {
                 ReverseOutcome::Reversed => {

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use kakehashi_adapter_core::{Money, RefundOutcome, RefundRequest};
+use tracing::Instrument;
 
 use super::commands::{Caller, RefundCommand};
 use super::{PayError, PaymentView, Payments};
@@ -171,7 +172,7 @@ impl Payments {
             network_txn_id: payment.network_txn_id.clone(),
             reason: refund.reason.clone(),
         };
-        let mut outcome = network.adapter.refund(&request).await;
+        let mut outcome = network.adapter.refund(&request).instrument(tracing::info_span!("network.refund", network = %network.profile.id, payment_id = %request.payment_id)).await;
         let wait_until = tokio::time::Instant::now() + self.pay_wait();
         while matches!(
             outcome,
@@ -180,7 +181,7 @@ impl Payments {
             && tokio::time::Instant::now() < wait_until
         {
             tokio::time::sleep(REFUND_QUERY_INTERVAL).await;
-            outcome = network.adapter.query_refund(&request).await;
+            outcome = network.adapter.query_refund(&request).instrument(tracing::info_span!("network.query_refund", network = %network.profile.id, payment_id = %request.payment_id)).await;
         }
         self.settle_refund(refund, &outcome).await
     }
