@@ -93,7 +93,7 @@ pub async fn run() -> Result<(), DemoError> {
 
 /// The switch config: one merchant accepting every network, short timings so the shift's
 /// timeouts resolve in seconds, and each simulator's own adapter config.
-fn config_text(store_url: &str, sims: &BTreeMap<String, RunningSimulator>) -> String {
+pub(crate) fn config_text(store_url: &str, sims: &BTreeMap<String, RunningSimulator>) -> String {
     let networks: Vec<String> = sims.keys().map(|k| format!("\"{k}\"")).collect();
     let mut text = format!(
         r#"

@@ -50,6 +50,17 @@ enum Command {
         #[command(subcommand)]
         action: TerminalAction,
     },
+    /// Drive N payments through an in-process switch and LINE Pay simulator, on SQLite and
+    /// (when given) PostgreSQL, and print throughput and latency with the ratio between them.
+    Load {
+        #[arg(long, default_value_t = 2000)]
+        payments: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// A PostgreSQL database to compare with, e.g. postgres://postgres@127.0.0.1:5432/kakehashi_load
+        #[arg(long)]
+        postgres: Option<String>,
+    },
     /// Print the SHA-256 of an API key, for `api_key_sha256` in the config.
     HashKey { key: String },
 }
@@ -122,6 +133,11 @@ async fn main() -> ExitCode {
             api_key,
             action,
         } => terminal(&server, &api_key, action).await,
+        Command::Load {
+            payments,
+            concurrency,
+            postgres,
+        } => load(payments, concurrency, postgres).await,
         Command::HashKey { key } => {
             println!("{}", hash_api_key(&key));
             Ok(())
@@ -240,6 +256,34 @@ async fn terminal(server: &str, api_key: &str, action: TerminalAction) -> Result
     }
     .map_err(status)?;
     println!("{}", describe(&payment));
+    Ok(())
+}
+
+async fn load(payments: usize, concurrency: usize, postgres: Option<String>) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let sqlite = format!("sqlite://{}", dir.path().join("load.db").display());
+    let mut reports =
+        vec![kakehashi::loadgen::run("sqlite", &sqlite, payments, concurrency).await?];
+    if let Some(url) = postgres {
+        reports.push(kakehashi::loadgen::run("postgres", &url, payments, concurrency).await?);
+    }
+    let baseline = reports[0].per_second();
+    println!(
+        "{:<10} {:>9} {:>9} {:>12} {:>9} {:>9} {:>14}",
+        "store", "payments", "failures", "payments/s", "p50 ms", "p99 ms", "vs sqlite"
+    );
+    for r in &reports {
+        println!(
+            "{:<10} {:>9} {:>9} {:>12.1} {:>9.1} {:>9.1} {:>13.2}x",
+            r.store,
+            r.payments,
+            r.failures,
+            r.per_second(),
+            r.p50_ms,
+            r.p99_ms,
+            r.per_second() / baseline
+        );
+    }
     Ok(())
 }
 

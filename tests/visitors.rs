@@ -102,7 +102,7 @@ async fn a_wechat_payment_that_never_resolves_is_reversed_and_no_money_moves() {
     assert!(
         matches!(
             state(&first),
-            PaymentState::AwaitingCustomer | PaymentState::Reversing
+            PaymentState::AwaitingCustomer | PaymentState::Reversing | PaymentState::Reversed
         ),
         "{:?}",
         state(&first)

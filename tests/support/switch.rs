@@ -40,7 +40,7 @@ impl Default for Options {
         Self {
             networks: vec!["linepay"],
             network_extra: BTreeMap::new(),
-            limits: "pay_wait_ms = 5000\nlease_ms = 1000\nrecovery_interval_ms = 200\n".into(),
+            limits: "pay_wait_ms = 15000\nlease_ms = 1000\nrecovery_interval_ms = 200\n".into(),
             store_url: None,
             extra: String::new(),
         }
