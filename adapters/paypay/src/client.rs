@@ -58,8 +58,8 @@ impl PayPay {
                 refund_query: true,
             },
             timing: Timing {
-                // A shown QR stays payable for minutes; polling every 2-3 s per PayPay.
-                payment_deadline: Duration::from_secs(180),
+                // A shown QR stays payable about 5 minutes; polling every 2-3 s per PayPay.
+                payment_deadline: Duration::from_secs(300),
                 query_first_delay: Duration::from_secs(1),
                 query_interval: Duration::from_secs(2),
                 reverse_not_before: Duration::ZERO,
@@ -84,12 +84,8 @@ impl PayPay {
             Ok(b) => b,
             Err(e) => return Reply::Unknown(format!("encode: {e}")),
         };
-        let nonce: String = uuid::Uuid::new_v4()
-            .simple()
-            .to_string()
-            .chars()
-            .take(8)
-            .collect();
+        // A full UUID: the 8 characters one SDK sends collide (birthday bound) at volume.
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
         let epoch = self.clock.now_ms() / 1000;
         let signed = Signed {
             path,
@@ -234,7 +230,12 @@ impl WalletNetwork for PayPay {
             Reply::Ok(data) => return translate::payment_status(&data),
             Reply::Unknown(detail) => return PayOutcome::Unknown { detail },
             Reply::Refused { status: 404, .. } => {}
-            Reply::Refused { code, .. } => return Self::pay_refused(code),
+            // A refused query says nothing about the payment (money may have moved).
+            Reply::Refused { code, .. } => {
+                return PayOutcome::Unknown {
+                    detail: format!("query refused: {code}"),
+                };
+            }
         }
         match self
             .details(&wire::payment_path(&request.payment_id), &request.merchant)
@@ -242,52 +243,49 @@ impl WalletNetwork for PayPay {
         {
             Reply::Ok(data) => translate::payment_status(&data),
             Reply::Unknown(detail) => PayOutcome::Unknown { detail },
-            Reply::Refused { status: 404, code } => PayOutcome::Unknown {
-                detail: format!("not found ({code})"),
+            Reply::Refused { code, .. } => PayOutcome::Unknown {
+                detail: format!("query refused: {code}"),
             },
-            Reply::Refused { code, .. } => Self::pay_refused(code),
         }
     }
 
-    /// Cancel (`DELETE /v2/payments/{id}`, accepted asynchronously, PayPay guarantees the
-    /// money goes back); a shown QR nobody paid is deleted so it can no longer be paid.
+    /// Deletes a shown QR first (so nobody can pay it afterwards), then cancels the payment
+    /// (`DELETE /v2/payments/{id}`: accepted asynchronously, PayPay guarantees the money goes
+    /// back). A payment PayPay never saw (404) has nothing to return.
     async fn reverse(&self, request: &ReverseRequest) -> ReverseOutcome {
-        let path = wire::payment_path(&request.payment_id);
-        match self
-            .call::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None, &request.merchant)
-            .await
-        {
-            Reply::Refused { status: 202, .. } | Reply::Ok(_) => return ReverseOutcome::Reversed,
-            Reply::Unknown(detail) => return ReverseOutcome::Retry { detail },
-            Reply::Refused { status: 404, .. } => {}
-            Reply::Refused { code, .. } => {
-                return ReverseOutcome::Refused {
-                    network_code: code,
-                    detail: "cancel refused".into(),
-                };
-            }
-        }
-        // Never paid. If a QR was shown (its code id travels as the network reference),
-        // delete it; either way nothing moved.
+        // Until the customer pays, the network reference is the QR's code id (`04-...`).
         if let Some(code_id) = request
             .network_txn_id
             .as_deref()
-            .filter(|id| id.starts_with("04"))
+            .filter(|id| id.starts_with("04-"))
         {
-            match self
+            let path = wire::code_path(code_id);
+            if let Reply::Unknown(detail) = self
                 .call::<(), serde_json::Value>(
                     reqwest::Method::DELETE,
-                    &wire::code_path(code_id),
+                    &path,
                     None,
                     &request.merchant,
                 )
                 .await
             {
-                Reply::Unknown(detail) => return ReverseOutcome::Retry { detail },
-                Reply::Ok(_) | Reply::Refused { .. } => {}
+                return ReverseOutcome::Retry { detail };
             }
         }
-        ReverseOutcome::Reversed
+        let path = wire::payment_path(&request.payment_id);
+        match self
+            .call::<(), serde_json::Value>(reqwest::Method::DELETE, &path, None, &request.merchant)
+            .await
+        {
+            Reply::Refused { status: 202, .. } | Reply::Ok(_) => ReverseOutcome::Reversed,
+            Reply::Refused { status: 404, .. } => ReverseOutcome::Reversed,
+            Reply::Refused { status: 429, code } => ReverseOutcome::Retry { detail: code },
+            Reply::Refused { code, .. } => ReverseOutcome::Refused {
+                network_code: code,
+                detail: "cancel refused".into(),
+            },
+            Reply::Unknown(detail) => ReverseOutcome::Retry { detail },
+        }
     }
 
     async fn refund(&self, request: &RefundRequest) -> RefundOutcome {

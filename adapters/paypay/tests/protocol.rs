@@ -398,3 +398,37 @@ async fn the_simulator_refuses_tampered_replayed_and_stale_requests() {
         "wrong secret"
     );
 }
+
+#[tokio::test]
+async fn a_refused_query_is_unknown_and_a_paid_qr_is_cancelled_with_its_code_deleted() {
+    let w = world().await;
+    w.control.add_wallet("mio", 5_000).unwrap();
+    let shown = w.adapter.create_merchant_qr(&qr("Q9", 700)).await.unwrap();
+    w.control.customer_pays("Q9", "mio").unwrap();
+    // A query PayPay refuses says nothing about the money: never a decline.
+    w.control.inject(
+        Some(Operation::Details),
+        Fault::Decline {
+            code: "UNAUTHORIZED".into(),
+        },
+        Some(1),
+    );
+    assert!(matches!(
+        w.adapter.query(&query("Q9", 700)).await,
+        PayOutcome::Unknown { .. }
+    ));
+    assert!(matches!(
+        w.adapter.query(&query("Q9", 700)).await,
+        PayOutcome::Succeeded(_)
+    ));
+    assert_eq!(w.control.balance("mio"), Some(4_300));
+    // Reversing a paid QR: the code is deleted, the payment cancelled, the money returned.
+    assert_eq!(
+        w.adapter
+            .reverse(&reverse("Q9", 700, shown.network_code_id))
+            .await,
+        ReverseOutcome::Reversed
+    );
+    assert_eq!(w.control.balance("mio"), Some(5_000));
+    assert_eq!(w.control.payment("Q9").unwrap().status, "FAILED");
+}
