@@ -183,7 +183,11 @@ impl LinePay {
             Reply::Envelope(e) if e.return_code == "1150" => PayOutcome::Unknown {
                 detail: "order not found (1150)".into(),
             },
-            Reply::Envelope(e) => translate::pay_outcome_for_code(&e.return_code),
+            // Any other refusal of the check (header error, internal error) says nothing
+            // about the payment itself: money may have moved.
+            Reply::Envelope(e) => PayOutcome::Unknown {
+                detail: format!("check refused: returnCode {}", e.return_code),
+            },
         }
     }
 

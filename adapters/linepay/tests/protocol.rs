@@ -439,3 +439,34 @@ async fn the_simulator_refuses_what_line_pay_refuses() {
         "only T3 moved money"
     );
 }
+
+#[tokio::test]
+async fn a_refused_check_is_unknown_never_a_decline() {
+    let w = world().await;
+    w.control.add_wallet("w", yen(1_000)).unwrap();
+    let code = w.control.issue_code("w").unwrap();
+    assert!(matches!(
+        w.adapter.pay(&pay("K1", "300", &code)).await,
+        PayOutcome::Succeeded(_)
+    ));
+    for refusal in ["1106", "9000", "1142"] {
+        w.control.inject(
+            Some(Operation::Check),
+            Fault::Decline {
+                code: refusal.into(),
+            },
+            Some(1),
+        );
+        assert!(
+            matches!(
+                w.adapter.query(&query("K1", "300")).await,
+                PayOutcome::Unknown { .. }
+            ),
+            "{refusal}"
+        );
+    }
+    assert!(matches!(
+        w.adapter.query(&query("K1", "300")).await,
+        PayOutcome::Succeeded(_)
+    ));
+}
