@@ -1,7 +1,7 @@
 //! `kakehashi terminal`: a small merchant-terminal client for a running switch, for
 //! integrators trying the API by hand and for scripts.
 use kakehashi_proto::v1 as pb;
-use kakehashi_proto::v1::acceptance_service_client::AcceptanceServiceClient;
+use kakehashi_proto::v1::acceptance_client::AcceptanceClient;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
@@ -10,7 +10,7 @@ use crate::api::auth::API_KEY_HEADER;
 /// A connected terminal: every call carries its API key.
 #[derive(Debug, Clone)]
 pub struct Terminal {
-    client: AcceptanceServiceClient<Channel>,
+    client: AcceptanceClient<Channel>,
     api_key: MetadataValue<tonic::metadata::Ascii>,
 }
 
@@ -18,7 +18,7 @@ pub struct Terminal {
 
 impl Terminal {
     pub async fn connect(server: &str, api_key: &str) -> Result<Self, String> {
-        let client = AcceptanceServiceClient::connect(server.to_owned())
+        let client = AcceptanceClient::connect(server.to_owned())
             .await
             .map_err(|e| format!("cannot reach the switch at {server}: {e}"))?;
         let api_key = api_key
