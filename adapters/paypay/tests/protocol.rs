@@ -177,11 +177,19 @@ async fn a_dynamic_qr_is_paid_by_the_customer_then_refunded_asynchronously() {
 }
 
 #[tokio::test]
-async fn an_abandoned_qr_expires_and_a_reversal_deletes_it() {
+async fn an_abandoned_qr_waits_unpaid_then_expires_and_a_reversal_deletes_it() {
     let w = world().await;
     w.control.add_wallet("taro", 5_000).unwrap();
     let shown = w.adapter.create_merchant_qr(&qr("Q2", 800)).await.unwrap();
     w.control.customer_abandons("Q2").unwrap();
+    // PayPay is not told that a customer walked away: the QR is still waiting...
+    assert!(matches!(
+        w.adapter.query(&query("Q2", 800)).await,
+        PayOutcome::AwaitingCustomer { .. }
+    ));
+    // ...but nobody will pay it.
+    assert!(w.control.customer_pays("Q2", "taro").is_err());
+    assert_eq!(w.control.balance("taro"), Some(5_000));
     w.clock.advance_ms(5 * 60 * 1000 + 1);
     assert_eq!(
         w.adapter.query(&query("Q2", 800)).await,

@@ -67,6 +67,9 @@ struct Payment {
     created_ms: i64,
     accepted_ms: Option<i64>,
     expires_ms: Option<i64>,
+    /// The customer walked away from the shown QR: PayPay still reports it CREATED until it
+    /// expires (nothing tells PayPay), but this customer will not pay it.
+    abandoned: bool,
 }
 
 #[derive(Debug)]
@@ -223,6 +226,7 @@ impl Books {
                 created_ms: now_ms,
                 accepted_ms: None,
                 expires_ms: Some(expires_ms),
+                abandoned: false,
             },
         );
         let data = wire::QrData {
@@ -259,6 +263,9 @@ impl Books {
         if status != Status::Created {
             return Err(format!("the QR is {}", status.as_str()));
         }
+        if self.payments.get(id).is_some_and(|p| p.abandoned) {
+            return Err("the customer walked away from this QR".into());
+        }
         let amount = self.payments.get(id).map(|p| p.amount).unwrap_or(0);
         let balance = self
             .wallets
@@ -278,11 +285,18 @@ impl Books {
         Ok(())
     }
 
-    pub fn customer_abandons(&mut self, id: &str) -> Result<(), String> {
-        self.payments
-            .get(id)
-            .map(|_| ())
-            .ok_or_else(|| format!("no QR for {id}"))
+    pub fn customer_abandons(&mut self, id: &str, now_ms: i64) -> Result<(), String> {
+        let status = self
+            .settle_expiry(id, now_ms)
+            .map(|p| p.status)
+            .ok_or_else(|| format!("no QR for {id}"))?;
+        if status != Status::Created {
+            return Err(format!("the QR is {}", status.as_str()));
+        }
+        if let Some(p) = self.payments.get_mut(id) {
+            p.abandoned = true;
+        }
+        Ok(())
     }
 
     /// Kakehashi extension: charge a scanned customer code.
@@ -332,6 +346,7 @@ impl Books {
                 qr_code_id: None,
                 created_ms: now_ms,
                 accepted_ms: Some(now_ms),
+                abandoned: false,
                 expires_ms: None,
             },
         );

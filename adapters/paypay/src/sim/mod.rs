@@ -95,9 +95,11 @@ impl SimControl {
             .customer_pays(merchant_payment_id, wallet_id, now)
     }
 
-    /// The simulated customer walks away: the QR stays unpaid until it expires.
+    /// The simulated customer walks away: the QR stays CREATED (PayPay is not told) until it
+    /// expires or the merchant deletes it, and this customer will not pay it.
     pub fn customer_abandons(&self, merchant_payment_id: &str) -> Result<(), String> {
-        self.books().customer_abandons(merchant_payment_id)
+        let now = self.now_ms();
+        self.books().customer_abandons(merchant_payment_id, now)
     }
 
     pub fn payment(&self, merchant_payment_id: &str) -> Option<PaymentView> {
