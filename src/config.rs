@@ -89,6 +89,10 @@ pub struct Limits {
     /// must look.
     #[serde(default = "defaults::refund_deadline_ms")]
     pub refund_deadline_ms: u64,
+    /// The first wait before a refund the network has not taken is sent again under the same
+    /// id; each later wait doubles, up to 64 times this.
+    #[serde(default = "defaults::refund_resend_interval_ms")]
+    pub refund_resend_interval_ms: u64,
 }
 
 mod defaults {
@@ -116,6 +120,9 @@ mod defaults {
     pub fn refund_deadline_ms() -> u64 {
         120_000
     }
+    pub fn refund_resend_interval_ms() -> u64 {
+        30_000
+    }
 }
 
 impl Default for Limits {
@@ -129,6 +136,7 @@ impl Default for Limits {
             request_bytes_max: defaults::request_bytes_max(),
             watchers_max: defaults::watchers_max(),
             refund_deadline_ms: defaults::refund_deadline_ms(),
+            refund_resend_interval_ms: defaults::refund_resend_interval_ms(),
         }
     }
 }

@@ -16,6 +16,7 @@ async fn switch() -> TestSwitch {
         networks: vec!["wechatpay", "alipayplus"],
         ..Options::default()
     };
+    options.limits.push_str("refund_resend_interval_ms = 200\n");
     options.network_extra.insert(
         "wechatpay",
         "http = { request_timeout_ms = 1000 }\ntiming = { payment_deadline_ms = 3000, query_first_delay_ms = 300, query_interval_ms = 300 }".into(),
@@ -119,6 +120,47 @@ async fn a_wechat_payment_that_never_resolves_is_reversed_and_no_money_moves() {
         Some(100_000),
         "the simulator shows no money moved"
     );
+}
+
+#[tokio::test]
+async fn a_wechat_refund_waits_while_the_cny_pool_is_short_and_is_sent_again_once() {
+    let switch = switch().await;
+    let sim = wechat(&switch);
+    sim.add_wallet("mei", WalletKind::Mainland, 100_000, None)
+        .unwrap();
+    let mut till = switch.terminal().await;
+    let paid = till
+        .pay("wx-5", "2000", "JPY", &sim.issue_code("mei").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(state(&paid), PaymentState::Succeeded);
+    assert_eq!(sim.balance("mei"), Some(100_000 - 9_560));
+
+    // Today's CNY pool is empty: WeChat Pay answers NOTENOUGH and takes no refund.
+    sim.set_refund_pool(Some(0));
+    let mut cashier = switch.terminal().await;
+    let refunding = tokio::spawn(async move {
+        cashier
+            .refund("wx-5", "wx-5-r", Some(("500", "JPY")))
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert!(!refunding.is_finished(), "the refund is still pending");
+    assert_eq!(sim.balance("mei"), Some(100_000 - 9_560));
+
+    // New CNY arrives; the switch sends the same out_refund_no again and it completes once.
+    sim.set_refund_pool(Some(1_000_000));
+    let refunded = refunding.await.unwrap();
+    assert_eq!(
+        refunded.refund.unwrap().state,
+        RefundState::Succeeded as i32
+    );
+    assert_eq!(
+        state(&refunded.payment.unwrap()),
+        PaymentState::PartiallyRefunded
+    );
+    assert_eq!(sim.balance("mei"), Some(100_000 - 9_560 + 2_390));
 }
 
 #[tokio::test]

@@ -59,6 +59,8 @@ struct Inner {
     active: DashMap<String, Arc<Notify>>,
     /// Refunds a request here is driving; recovery leaves them alone.
     active_refunds: DashMap<String, ()>,
+    /// When each pending refund was last sent and may be sent again (see `refund.rs`).
+    refund_sends: DashMap<String, refund::RefundSends>,
     /// Latest view of each payment being driven, for WatchPayment and waiting callers.
     watchers: DashMap<String, tokio::sync::watch::Sender<PaymentView>>,
     in_flight: Arc<Semaphore>,
@@ -91,6 +93,7 @@ impl Payments {
             instance_id: crate::domain::new_id("inst"),
             active: DashMap::new(),
             active_refunds: DashMap::new(),
+            refund_sends: DashMap::new(),
             watchers: DashMap::new(),
             in_flight: Arc::new(Semaphore::new(limits.payments_in_flight_max)),
             watch_slots: Arc::new(Semaphore::new(limits.watchers_max)),

@@ -3,8 +3,6 @@
 //! pending refunds.
 use std::time::Duration;
 
-use tracing::Instrument;
-
 use super::Payments;
 
 /// Rows fetched per recovery pass; the next pass takes the rest.
@@ -79,7 +77,7 @@ impl Payments {
                 network_txn_id: payment.network_txn_id.clone(),
                 reason: refund.reason.clone(),
             };
-            let outcome = network.adapter.query_refund(&request).instrument(tracing::info_span!("network.query_refund", network = %network.profile.id, payment_id = %request.payment_id)).await;
+            let outcome = self.query_or_resend_refund(&network, &request).await;
             if let Err(e) = self.settle_refund(refund, &outcome).await {
                 tracing::warn!(error = %e, "Refund recovery step failed");
             }

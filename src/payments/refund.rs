@@ -5,6 +5,8 @@ use std::time::Duration;
 use kakehashi_adapter_core::{Money, RefundOutcome, RefundRequest};
 use tracing::Instrument;
 
+use crate::networks::Network;
+
 use super::commands::{Caller, RefundCommand};
 use super::{PayError, PaymentView, Payments};
 use crate::domain::{Event, PaymentRecord, PaymentState, RefundRecord, RefundState, new_id};
@@ -12,6 +14,18 @@ use crate::store::InsertRefund;
 
 const FINISH_RETRIES_MAX: u32 = 8;
 const REFUND_QUERY_INTERVAL: Duration = Duration::from_millis(500);
+/// The wait between re-sends of a refund the network has not taken doubles up to
+/// `refund_resend_interval_ms << RESEND_BACKOFF_DOUBLINGS_MAX`.
+const RESEND_BACKOFF_DOUBLINGS_MAX: u32 = 6;
+
+/// How often a refund has been sent and when it may be sent again. In memory only: after a
+/// restart the first re-send comes at once, which the network's idempotency on the refund id
+/// makes safe.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RefundSends {
+    sent: u32,
+    next_at_ms: i64,
+}
 
 // === impl Payments ===
 
@@ -172,18 +186,69 @@ impl Payments {
             network_txn_id: payment.network_txn_id.clone(),
             reason: refund.reason.clone(),
         };
-        let mut outcome = network.adapter.refund(&request).instrument(tracing::info_span!("network.refund", network = %network.profile.id, payment_id = %request.payment_id)).await;
+        let mut outcome = self.send_refund(&network, &request).await;
         let wait_until = tokio::time::Instant::now() + self.pay_wait();
-        while matches!(
-            outcome,
-            RefundOutcome::Pending { .. } | RefundOutcome::Unknown { .. }
-        ) && network.profile.capabilities.refund_query
+        while is_open(&outcome)
+            && network.profile.capabilities.refund_query
             && tokio::time::Instant::now() < wait_until
         {
             tokio::time::sleep(REFUND_QUERY_INTERVAL).await;
-            outcome = network.adapter.query_refund(&request).instrument(tracing::info_span!("network.query_refund", network = %network.profile.id, payment_id = %request.payment_id)).await;
+            outcome = self.query_or_resend_refund(&network, &request).await;
         }
         self.settle_refund(refund, &outcome).await
+    }
+
+    async fn send_refund(&self, network: &Network, request: &RefundRequest) -> RefundOutcome {
+        self.note_refund_sent(&request.refund_id);
+        network
+            .adapter
+            .refund(request)
+            .instrument(tracing::info_span!("network.refund", network = %network.profile.id, payment_id = %request.payment_id))
+            .await
+    }
+
+    /// Asks the network about a pending refund; if it has not taken the refund (lost on the
+    /// way, or WeChat Pay's CNY pool was short) and the back-off allows, sends it again under
+    /// the same id. Never a second refund: only idempotent networks answer `NotTaken`.
+    pub(super) async fn query_or_resend_refund(
+        &self,
+        network: &Network,
+        request: &RefundRequest,
+    ) -> RefundOutcome {
+        let outcome = network
+            .adapter
+            .query_refund(request)
+            .instrument(tracing::info_span!("network.query_refund", network = %network.profile.id, payment_id = %request.payment_id))
+            .await;
+        let RefundOutcome::NotTaken { detail } = &outcome else {
+            return outcome;
+        };
+        let due = self
+            .inner
+            .refund_sends
+            .get(&request.refund_id)
+            .is_none_or(|s| s.next_at_ms <= self.now_ms());
+        if !due {
+            return outcome;
+        }
+        tracing::warn!(refund_id = %request.refund_id, detail = %detail, "Network has not taken the refund; sending it again under the same id");
+        self.send_refund(network, request).await
+    }
+
+    fn note_refund_sent(&self, refund_id: &str) {
+        let now = self.now_ms();
+        let base = self.inner.limits.refund_resend_interval_ms;
+        let mut sends = self
+            .inner
+            .refund_sends
+            .entry(refund_id.to_owned())
+            .or_insert(RefundSends {
+                sent: 0,
+                next_at_ms: now,
+            });
+        let wait = base.saturating_mul(1 << sends.sent.min(RESEND_BACKOFF_DOUBLINGS_MAX));
+        sends.sent = sends.sent.saturating_add(1);
+        sends.next_at_ms = now.saturating_add(i64::try_from(wait).unwrap_or(i64::MAX));
     }
 
     /// Records a refund's outcome; pending and unknown leave it pending.
@@ -205,11 +270,14 @@ impl Payments {
                 refund.decline_reason = Some(*reason);
                 refund.network_code = Some(network_code.clone());
             }
-            RefundOutcome::Pending { .. } | RefundOutcome::Unknown { .. } => {
+            RefundOutcome::Pending { .. }
+            | RefundOutcome::Unknown { .. }
+            | RefundOutcome::NotTaken { .. } => {
                 tracing::info!(refund_id = %refund.refund_id, outcome = ?outcome, "Refund not yet final");
                 return Ok(refund);
             }
         }
+        self.inner.refund_sends.remove(&refund.refund_id);
         refund.updated_at_ms = self.now_ms();
         for _ in 0..FINISH_RETRIES_MAX {
             // Settled meanwhile (another instance's recovery): the stored answer stands.
@@ -273,4 +341,14 @@ impl Payments {
         }
         Err(PayError::Conflict)
     }
+}
+
+/// The refund may still complete: keep asking (or re-sending).
+fn is_open(outcome: &RefundOutcome) -> bool {
+    matches!(
+        outcome,
+        RefundOutcome::Pending { .. }
+            | RefundOutcome::Unknown { .. }
+            | RefundOutcome::NotTaken { .. }
+    )
 }

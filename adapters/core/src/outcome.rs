@@ -163,6 +163,13 @@ pub enum RefundOutcome {
     Unknown {
         detail: String,
     },
+    /// The network holds no refund under this id: the request never arrived, or the network
+    /// turned it away for now with a rule that says "send it again under the same id later"
+    /// (WeChat Pay cross-border `NOTENOUGH`). Only adapters whose network is idempotent on the
+    /// refund id answer this, so the switch may re-send without refunding twice.
+    NotTaken {
+        detail: String,
+    },
 }
 
 /// A merchant-presented QR the terminal shows to the customer.

@@ -88,7 +88,8 @@ impl PayPay {
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let epoch = self.clock.now_ms() / 1000;
         let signed = Signed {
-            path,
+            // PayPay signs the path without its query string.
+            path: path.split('?').next().unwrap_or(path),
             method: method.as_str(),
             nonce: &nonce,
             epoch,
@@ -327,12 +328,22 @@ impl WalletNetwork for PayPay {
     }
 
     async fn query_refund(&self, request: &RefundRequest) -> RefundOutcome {
-        let path = wire::refund_path(&request.refund_id);
+        let Some(payment_id) = request.network_txn_id.as_deref() else {
+            return RefundOutcome::Unknown {
+                detail: "no PayPay paymentId to ask about".into(),
+            };
+        };
+        let path = wire::refund_path(&request.refund_id, payment_id);
         match self
             .call::<(), wire::RefundData>(reqwest::Method::GET, &path, None, &request.merchant)
             .await
         {
             Reply::Ok(data) => translate::refund_status(&data),
+            // PayPay holds no refund under this merchantRefundId: the request never arrived.
+            // merchantRefundId is idempotent, so it may be sent again.
+            Reply::Refused {
+                status: 404, code, ..
+            } => RefundOutcome::NotTaken { detail: code },
             Reply::Refused { code, .. } => RefundOutcome::Unknown { detail: code },
             Reply::Unknown(detail) => RefundOutcome::Unknown { detail },
         }

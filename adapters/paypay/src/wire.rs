@@ -18,8 +18,10 @@ pub fn code_path(code_id: &str) -> String {
     format!("/v2/codes/{code_id}")
 }
 
-pub fn refund_path(merchant_refund_id: &str) -> String {
-    format!("/v2/refunds/{merchant_refund_id}")
+/// Get refund details. The newer documentation requires PayPay's `paymentId` as a query
+/// parameter; the signature covers the path only.
+pub fn refund_path(merchant_refund_id: &str, payment_id: &str) -> String {
+    format!("/v2/refunds/{merchant_refund_id}?paymentId={payment_id}")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

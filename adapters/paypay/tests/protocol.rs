@@ -177,6 +177,44 @@ async fn a_dynamic_qr_is_paid_by_the_customer_then_refunded_asynchronously() {
 }
 
 #[tokio::test]
+async fn a_refund_lost_on_the_way_is_not_taken_and_sending_it_again_refunds_once() {
+    let w = world().await;
+    w.control.add_wallet("jiro", 5_000).unwrap();
+    w.adapter
+        .create_merchant_qr(&qr("Q7", 1_000))
+        .await
+        .unwrap();
+    w.control.customer_pays("Q7", "jiro").unwrap();
+    let PayOutcome::Succeeded(paid) = w.adapter.query(&query("Q7", 1_000)).await else {
+        panic!("the customer paid")
+    };
+    let lost = refund("Q7", "R7", 1_000, 300, &paid.network_txn_id);
+    w.control
+        .inject(Some(Operation::Refund), Fault::Hang, Some(1));
+    assert!(matches!(
+        w.adapter.refund(&lost).await,
+        RefundOutcome::Unknown { .. }
+    ));
+    assert!(matches!(
+        w.adapter.query_refund(&lost).await,
+        RefundOutcome::NotTaken { .. }
+    ));
+    assert!(matches!(
+        w.adapter.refund(&lost).await,
+        RefundOutcome::Pending { .. }
+    ));
+    assert!(matches!(
+        w.adapter.refund(&lost).await,
+        RefundOutcome::Pending { .. }
+    ));
+    assert!(matches!(
+        w.adapter.query_refund(&lost).await,
+        RefundOutcome::Succeeded { .. }
+    ));
+    assert_eq!(w.control.balance("jiro"), Some(4_300), "refunded once");
+}
+
+#[tokio::test]
 async fn an_abandoned_qr_waits_unpaid_then_expires_and_a_reversal_deletes_it() {
     let w = world().await;
     w.control.add_wallet("taro", 5_000).unwrap();

@@ -382,11 +382,10 @@ impl WalletNetwork for WeChatPay {
                     "SYSTEMERROR" | "BIZERR_NEED_RETRY" | "FREQUENCY_LIMITED" => {
                         RefundOutcome::Unknown { detail: code }
                     }
-                    // Cross-border NOTENOUGH: the CNY pool is short today; the cashier must retry later.
-                    "NOTENOUGH" => RefundOutcome::Declined {
-                        reason: DeclineReason::RefundNotAllowed,
-                        network_code: code,
-                    },
+                    // Cross-border NOTENOUGH is routine: the day's CNY pool is short. WeChat Pay
+                    // says to send the same out_refund_no again later (12-48 h), so the refund
+                    // stays pending and the switch re-sends it with back-off.
+                    "NOTENOUGH" => RefundOutcome::NotTaken { detail: code },
                     "USER_ACCOUNT_ABNORMAL" => RefundOutcome::Declined {
                         reason: DeclineReason::AccountRestricted,
                         network_code: code,
@@ -423,9 +422,22 @@ impl WalletNetwork for WeChatPay {
                         reason: DeclineReason::RefundNotAllowed,
                         network_code: "REFUNDCLOSE".into(),
                     },
+                    // "Re-call refund with the same out_refund_no."
+                    Some("NOTSURE") => RefundOutcome::NotTaken {
+                        detail: "NOTSURE".into(),
+                    },
                     other => RefundOutcome::Unknown {
                         detail: format!("refund_status {other:?}"),
                     },
+                }
+            }
+            // The refund never reached WeChat Pay (or was turned away): out_refund_no is
+            // idempotent, so it may be sent again.
+            Reply::Business(r)
+                if r.get("err_code").map(String::as_str) == Some("REFUNDNOTEXIST") =>
+            {
+                RefundOutcome::NotTaken {
+                    detail: "REFUNDNOTEXIST".into(),
                 }
             }
             Reply::Business(r) => RefundOutcome::Unknown {

@@ -249,20 +249,6 @@ async fn reversing_a_paid_order_returns_the_money_and_refunds_complete_asynchron
     );
     let over = w.adapter.refund(&refund("W4", "R2", "2000", "1501")).await;
     assert!(matches!(over, RefundOutcome::Declined { .. }), "{over:?}");
-    w.control.inject(
-        Some(Operation::Refund),
-        Fault::Decline {
-            code: "NOTENOUGH".into(),
-        },
-        Some(1),
-    );
-    assert_eq!(
-        w.adapter.refund(&refund("W4", "R3", "2000", "100")).await,
-        RefundOutcome::Declined {
-            reason: DeclineReason::RefundNotAllowed,
-            network_code: "NOTENOUGH".into()
-        }
-    );
 
     let code = w.control.issue_code("chen").unwrap();
     assert!(matches!(
@@ -275,6 +261,52 @@ async fn reversing_a_paid_order_returns_the_money_and_refunds_complete_asynchron
         ReverseOutcome::Reversed
     );
     assert_eq!(w.control.balance("chen"), Some(100_000 - 10_420 + 2_605));
+}
+
+#[tokio::test]
+async fn a_refund_the_cny_pool_cannot_cover_is_not_taken_until_sent_again() {
+    let w = world().await;
+    w.control
+        .add_wallet("mei", WalletKind::Mainland, 100_000, None)
+        .unwrap();
+    let code = w.control.issue_code("mei").unwrap();
+    assert!(matches!(
+        w.adapter.pay(&pay("W9", "2000", &code)).await,
+        PayOutcome::Succeeded(_)
+    ));
+    // The day's CNY pool is short: NOTENOUGH, which WeChat Pay says to send again later
+    // under the same out_refund_no. Until then WeChat Pay holds no such refund.
+    w.control.set_refund_pool(Some(1_000));
+    let short = refund("W9", "R1", "2000", "500");
+    assert_eq!(
+        w.adapter.refund(&short).await,
+        RefundOutcome::NotTaken {
+            detail: "NOTENOUGH".into()
+        }
+    );
+    assert_eq!(
+        w.adapter.query_refund(&short).await,
+        RefundOutcome::NotTaken {
+            detail: "REFUNDNOTEXIST".into()
+        }
+    );
+    // New CNY arrives; the same refund, sent again, is taken and completes once.
+    w.control.set_refund_pool(Some(5_000));
+    assert!(matches!(
+        w.adapter.refund(&short).await,
+        RefundOutcome::Pending { .. }
+    ));
+    assert!(matches!(
+        w.adapter.refund(&short).await,
+        RefundOutcome::Pending { .. }
+    ));
+    w.adapter.query_refund(&short).await;
+    assert!(matches!(
+        w.adapter.query_refund(&short).await,
+        RefundOutcome::Succeeded { .. }
+    ));
+    // ¥500 at 0.0478 is CNY 23.90, paid once from the pool and back in the wallet once.
+    assert_eq!(w.control.balance("mei"), Some(100_000 - 9_560 + 2_390));
 }
 
 #[tokio::test]

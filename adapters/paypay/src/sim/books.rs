@@ -466,7 +466,21 @@ impl Books {
 
     /// Refunds complete asynchronously: the first details request after creation finds
     /// the refund done, and only then does the money reach the wallet.
-    pub fn refund_details(&mut self, merchant_refund_id: &str) -> Answer {
+    /// `payment_id`: the `?paymentId=` the newer documentation requires.
+    pub fn refund_details(&mut self, merchant_refund_id: &str, payment_id: Option<&str>) -> Answer {
+        let Some(payment_id) = payment_id else {
+            return err(400, "INVALID_PARAMS", "00200004");
+        };
+        let Some(refund) = self.refunds.get(merchant_refund_id) else {
+            return err(404, "NO_SUCH_REFUND_ORDER", "00200001");
+        };
+        let refunded_payment = self
+            .payments
+            .get(&refund.merchant_payment_id)
+            .and_then(|p| p.payment_id.as_deref());
+        if refunded_payment != Some(payment_id) {
+            return err(404, "RESOURCE_NOT_FOUND", "00200001");
+        }
         let Some(refund) = self.refunds.get_mut(merchant_refund_id) else {
             return err(404, "NO_SUCH_REFUND_ORDER", "00200001");
         };
@@ -540,4 +554,58 @@ fn valid_id(id: &str) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    fn refunded_books() -> (Books, String) {
+        let mut books = Books::new(StdRng::seed_from_u64(1));
+        books.add_wallet("w", 1_000).unwrap();
+        let code = books.issue_code("w", 0).unwrap();
+        let scan = wire::ExtScanRequest {
+            merchant_payment_id: "P1".into(),
+            kakehashi_customer_code: code,
+            amount: wire::MoneyAmount {
+                amount: 500,
+                currency: "JPY".into(),
+            },
+            requested_at: 0,
+            order_description: String::new(),
+        };
+        assert!(matches!(books.scan(&scan, 0), Answer::Ok { .. }));
+        let payment_id = books.payment_view("P1", 0).unwrap().payment_id.unwrap();
+        let refund = wire::RefundRequest {
+            merchant_refund_id: "R1".into(),
+            payment_id: payment_id.clone(),
+            amount: wire::MoneyAmount {
+                amount: 200,
+                currency: "JPY".into(),
+            },
+            requested_at: 0,
+            reason: String::new(),
+        };
+        assert!(matches!(books.refund(&refund), Answer::Ok { .. }));
+        (books, payment_id)
+    }
+
+    #[test]
+    fn refund_details_require_the_payment_id_it_was_made_on() {
+        let (mut books, payment_id) = refunded_books();
+        assert!(matches!(
+            books.refund_details("R1", None),
+            Answer::Err { status: 400, .. }
+        ));
+        assert!(matches!(
+            books.refund_details("R1", Some("P1")),
+            Answer::Err { status: 404, .. }
+        ));
+        assert!(matches!(
+            books.refund_details("R1", Some(&payment_id)),
+            Answer::Ok { .. }
+        ));
+    }
 }

@@ -3,11 +3,12 @@
 // Early returns carry whole HTTP responses; boxing them buys nothing on a simulator.
 #![allow(clippy::result_large_err)]
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -299,6 +300,7 @@ async fn refund_details(
     uri: Uri,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     handle(
         &c,
@@ -307,7 +309,10 @@ async fn refund_details(
         &uri,
         &headers,
         &[],
-        |_| c.books().refund_details(&id),
+        |_| {
+            c.books()
+                .refund_details(&id, query.get("paymentId").map(String::as_str))
+        },
     )
     .await
 }

@@ -123,6 +123,9 @@ pub(super) struct Books {
     codes: HashMap<String, Code>,
     orders: HashMap<String, Order>,
     refunds: HashMap<String, Refund>,
+    /// Cross-border refunds to mainland wallets are paid from the day's unconverted CNY
+    /// (fen); when it is short, `refund` answers NOTENOUGH. `None`: never short.
+    refund_pool_fen: Option<i64>,
 }
 
 /// A business answer: `Ok(fields)` for result_code SUCCESS, `Err((err_code, des))` for FAIL
@@ -145,7 +148,12 @@ impl Books {
             codes: HashMap::new(),
             orders: HashMap::new(),
             refunds: HashMap::new(),
+            refund_pool_fen: None,
         }
+    }
+
+    pub fn set_refund_pool(&mut self, fen: Option<i64>) {
+        self.refund_pool_fen = fen;
     }
 
     pub fn add_wallet(
@@ -476,6 +484,14 @@ impl Books {
         let cash_refund_fee = cash_fee(refund_fee, order.fee_type, order.cash_fee_type, order.rate)
             .unwrap_or(0)
             .min(order.cash_fee);
+        if order.cash_fee_type == Currency::CNY
+            && let Some(pool) = self.refund_pool_fen.as_mut()
+        {
+            if *pool < cash_refund_fee {
+                return fail("NOTENOUGH", "余额不足");
+            }
+            *pool -= cash_refund_fee;
+        }
         order.refunded += refund_fee;
         let refund_id = format!(
             "50000{:023}",

@@ -96,6 +96,13 @@ impl SimControl {
         self.books().order_view(out_trade_no, now)
     }
 
+    /// Limits the CNY available today for refunds to mainland wallets (fen); a refund that
+    /// needs more is answered NOTENOUGH, as WeChat Pay does when the day's pool is short.
+    /// `None` (the default): never short.
+    pub fn set_refund_pool(&self, fen: Option<i64>) {
+        self.books().set_refund_pool(fen);
+    }
+
     pub fn inject(&self, operation: Option<Operation>, fault: Fault, times: Option<u32>) {
         self.faults.inject(operation, fault, times);
     }

@@ -39,6 +39,7 @@ fn router(control: Arc<SimControl>) -> Router {
         .route("/_sim/wallets/{id}", get(wallet))
         .route("/_sim/wallets/{id}/codes", post(issue_code))
         .route("/_sim/faults", post(add_fault).delete(clear_faults))
+        .route("/_sim/refund-pool", post(set_refund_pool))
         .layer(DefaultBodyLimit::max(xml::XML_BYTES_MAX))
         .with_state(control)
 }
@@ -278,5 +279,16 @@ async fn add_fault(State(c): Sim, axum::Json(f): axum::Json<NewFault>) -> Status
 
 async fn clear_faults(State(c): Sim) -> StatusCode {
     c.clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+/// `{"fen": 5000}` limits today's CNY refund pool; `{"fen": null}` lifts the limit.
+#[derive(serde::Deserialize)]
+struct RefundPool {
+    fen: Option<i64>,
+}
+
+async fn set_refund_pool(State(c): Sim, axum::Json(pool): axum::Json<RefundPool>) -> StatusCode {
+    c.set_refund_pool(pool.fen);
     StatusCode::NO_CONTENT
 }
