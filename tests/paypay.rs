@@ -131,3 +131,49 @@ async fn a_scanned_paypay_code_uses_the_kakehashi_extension() {
     assert_eq!(state(&refunded.payment.unwrap()), PaymentState::Refunded);
     assert_eq!(sim.balance("kenji"), Some(2_000));
 }
+
+#[tokio::test]
+async fn a_cancel_paypay_refuses_after_its_window_becomes_a_full_refund() {
+    let switch = switch().await;
+    let sim = paypay(&switch);
+    sim.add_wallet("yuki", 3_000).unwrap();
+    let mut till = switch.terminal().await;
+    let paid = till
+        .pay("cpm-9", "1000", "JPY", &sim.issue_code("yuki").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(state(&paid), PaymentState::Succeeded);
+    assert_eq!(sim.balance("yuki"), Some(2_000));
+
+    // Past 00:15 JST the next day PayPay refuses to cancel; the money must go back by refund.
+    sim.inject(
+        Some(kakehashi_paypay::Operation::Cancel),
+        kakehashi_adapter_core::simkit::Fault::Decline {
+            code: "ORDER_NOT_REVERSIBLE".into(),
+        },
+        Some(1),
+    );
+    let cancelled = till.cancel("cpm-9").await.unwrap();
+
+    assert_eq!(state(&cancelled), PaymentState::Refunded);
+    assert_eq!(cancelled.refunds.len(), 1);
+    assert_eq!(cancelled.refunds[0].state, RefundState::Succeeded as i32);
+    assert_eq!(cancelled.refunds[0].amount.clone().unwrap().value, "1000");
+    assert_eq!(
+        sim.balance("yuki"),
+        Some(3_000),
+        "the customer has the money back"
+    );
+    let history = support::linepay::history(&switch, &cancelled.payment_id).await;
+    assert_eq!(
+        history,
+        vec![
+            "RECEIVED",
+            "AUTHORIZING",
+            "SUCCEEDED",
+            "REVERSING",
+            "SUCCEEDED",
+            "REFUNDED"
+        ]
+    );
+}

@@ -28,6 +28,9 @@ pub enum Event {
     /// The deadline passed unresolved, or the terminal cancelled: reverse.
     ReversalStarted,
     NetworkReversed,
+    /// The network refused the reversal (its cancel window has closed) and confirms the money
+    /// was captured: the payment is succeeded again, and the switch refunds it in full.
+    ReversalRefused,
     /// A refund succeeded and money remains captured.
     PartiallyRefunded,
     /// A refund succeeded and nothing remains captured.
@@ -72,6 +75,7 @@ impl PaymentState {
                 E::ReversalStarted,
             ) => S::Reversing,
             (S::Reversing, E::NetworkReversed) => S::Reversed,
+            (S::Reversing, E::ReversalRefused) => S::Succeeded,
             (S::Succeeded | S::PartiallyRefunded, E::PartiallyRefunded) => S::PartiallyRefunded,
             (S::Succeeded | S::PartiallyRefunded, E::FullyRefunded) => S::Refunded,
             (from, event) => return Err(IllegalTransition { from, event }),
@@ -128,19 +132,20 @@ mod tests {
     use Event as E;
     use PaymentState as S;
 
-    const EVENTS: [Event; 8] = [
+    const EVENTS: [Event; 9] = [
         E::Submitted,
         E::CustomerActionRequired,
         E::NetworkSucceeded,
         E::NetworkDeclined,
         E::ReversalStarted,
         E::NetworkReversed,
+        E::ReversalRefused,
         E::PartiallyRefunded,
         E::FullyRefunded,
     ];
 
     /// The whole legal table, written out independently of `apply`.
-    const LEGAL: [(PaymentState, Event, PaymentState); 16] = [
+    const LEGAL: [(PaymentState, Event, PaymentState); 17] = [
         (S::Received, E::Submitted, S::Authorizing),
         (S::Received, E::ReversalStarted, S::Reversing),
         (
@@ -163,6 +168,7 @@ mod tests {
         (S::Succeeded, E::PartiallyRefunded, S::PartiallyRefunded),
         (S::Succeeded, E::FullyRefunded, S::Refunded),
         (S::Reversing, E::NetworkReversed, S::Reversed),
+        (S::Reversing, E::ReversalRefused, S::Succeeded),
         (
             S::PartiallyRefunded,
             E::PartiallyRefunded,
@@ -193,8 +199,8 @@ mod tests {
                 }
             }
         }
-        assert_eq!(legal, 16);
-        assert_eq!(PaymentState::ALL.len() * EVENTS.len(), 72);
+        assert_eq!(legal, 17);
+        assert_eq!(PaymentState::ALL.len() * EVENTS.len(), 81);
     }
 
     #[test]

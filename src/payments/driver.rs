@@ -398,15 +398,53 @@ impl Payments {
                     network_code,
                     detail,
                 } => {
-                    tracing::error!(payment_id, network_code = %network_code, detail = %detail, "Network refused reversal; operator must act");
-                    payment.network_code = Some(network_code);
-                    self.save(&mut payment).await?;
-                    return Ok(());
+                    return self
+                        .refund_instead_of_reversing(payment, &network, network_code, detail)
+                        .await;
                 }
             }
         }
         tracing::error!(payment_id, "Reversal attempts exhausted; operator must act");
         Ok(())
+    }
+
+    /// Past the network's cancel window (PayPay `ORDER_NOT_REVERSIBLE`, Alipay+ after 00:15
+    /// UTC+8 on T+1, WeChat Pay after the reverse window) a void is refused but a refund is
+    /// not. If the network confirms the money was captured, the payment is succeeded again
+    /// and refunded in full; otherwise nobody can tell where the money is, and an operator
+    /// must look.
+    async fn refund_instead_of_reversing(
+        &self,
+        mut payment: PaymentRecord,
+        network: &crate::networks::Network,
+        network_code: String,
+        detail: String,
+    ) -> Result<(), PayError> {
+        let payment_id = payment.payment_id.clone();
+        let request = QueryRequest {
+            payment_id: payment_id.clone(),
+            merchant: self.merchant_ref(&payment),
+            amount: payment.amount,
+            network_txn_id: payment.network_txn_id.clone(),
+            created_at_ms: payment.created_at_ms,
+        };
+        let outcome = network
+            .adapter
+            .query(&request)
+            .instrument(tracing::info_span!("network.query", network = %network.profile.id, payment_id = %payment_id))
+            .await;
+        let PayOutcome::Succeeded(paid) = outcome else {
+            tracing::error!(payment_id, network_code = %network_code, detail = %detail, outcome = outcome_name(&outcome), "Network refused reversal and does not confirm a capture; operator must act");
+            payment.network_code = Some(network_code);
+            return self.save(&mut payment).await;
+        };
+        tracing::warn!(payment_id, network_code = %network_code, "Network refused reversal of a captured payment; refunding it in full");
+        let note = format!("reversal refused ({network_code}); captured, so refunded in full");
+        self.transition(&mut payment, Event::ReversalRefused, note, |p| {
+            p.record_paid(&paid)
+        })
+        .await?;
+        self.refund_in_full(&payment).await
     }
 
     /// The terminal voids a payment: an unresolved one is reversed now, a succeeded
@@ -453,7 +491,15 @@ impl Payments {
                 }
             }
         }
-        self.wait_settled(&payment.payment_id, self.pay_wait())
+        let view = self
+            .wait_settled(&payment.payment_id, self.pay_wait())
+            .await?;
+        if view.payment.state != PaymentState::Succeeded {
+            return Ok(view);
+        }
+        // The network refused the void and the switch is refunding instead: answer with the
+        // refund's outcome if it comes within the wait.
+        self.wait_refunds_settled(&payment.payment_id, self.pay_wait())
             .await
     }
 }

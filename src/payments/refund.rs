@@ -80,6 +80,42 @@ impl Payments {
         Ok((self.view(&payment).await?, refund))
     }
 
+    /// Refunds whatever remains of a payment on the switch's own behalf (a cancel the network
+    /// refused after its window). Keyed `void:<payment_id>`, so doing it twice refunds once.
+    pub(super) async fn refund_in_full(&self, payment: &PaymentRecord) -> Result<(), PayError> {
+        let key = crate::domain::ClientKey::parse(&format!("void:{}", payment.payment_id))
+            .map_err(|e| PayError::Internal(format!("void refund key: {e}")))?;
+        let amount = Money::from_minor(payment.refundable_minor(), payment.amount.currency())
+            .map_err(|_| PayError::NotAllowed("nothing remains to refund".into()))?;
+        let now = self.now_ms();
+        let refund = RefundRecord {
+            refund_id: new_id("ref"),
+            merchant_id: payment.merchant_id.clone(),
+            merchant_refund_id: key,
+            payment_id: payment.payment_id.clone(),
+            request_hash: super::commands::content_hash(&["void", &payment.payment_id]),
+            amount,
+            reason: "cancelled after the network's cancel window".into(),
+            state: RefundState::Pending,
+            network_refund_id: None,
+            decline_reason: None,
+            network_code: None,
+            created_at_ms: now,
+            updated_at_ms: now,
+        };
+        match self.inner.store.insert_refund(&refund).await? {
+            InsertRefund::Inserted => {
+                self.publish(&self.reload(&payment.payment_id).await?).await;
+                self.drive_refund(refund).await?;
+            }
+            InsertRefund::Existing(_) => {} // already under way: recovery drives it
+            InsertRefund::NotRefundable => {
+                tracing::error!(payment_id = %payment.payment_id, "Cannot refund the rest of a payment whose reversal was refused; operator must act");
+            }
+        }
+        Ok(())
+    }
+
     async fn refund_replay(
         &self,
         existing: RefundRecord,

@@ -96,6 +96,31 @@ impl Payments {
         self.view(&payment).await
     }
 
+    /// After a void the network refused, the switch refunds the payment in full: waits until
+    /// that refund has an outcome (or `wait` ends) so the terminal hears how it ended.
+    pub(super) async fn wait_refunds_settled(
+        &self,
+        payment_id: &str,
+        wait: Duration,
+    ) -> Result<PaymentView, PayError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let payment = self.reload(payment_id).await?;
+            let view = self.view(&payment).await?;
+            let void_refund_done = view.refunds.iter().any(|r| {
+                r.merchant_refund_id.as_str().starts_with("void:")
+                    && r.state != crate::domain::RefundState::Pending
+            });
+            if payment.state != crate::domain::PaymentState::Succeeded
+                || void_refund_done
+                || tokio::time::Instant::now() >= deadline
+            {
+                return Ok(view);
+            }
+            tokio::time::sleep(STORE_POLL_INTERVAL).await;
+        }
+    }
+
     /// A stream of the payment's views: the current one first, then each change, ending
     /// after the first settled view. Bounded: at most `watchers_max` streams per instance,
     /// and each ends after `watch_max`.
