@@ -196,6 +196,64 @@ async fn fifty_concurrent_duplicates_charge_exactly_once() {
 }
 
 #[tokio::test]
+async fn racing_requests_with_one_key_and_different_amounts_charge_once_and_refuse_the_other() {
+    let switch = spawn_switch().await;
+    let wallet = lp::wallet(&switch, 100_000);
+    let code = lp::code(&switch, &wallet);
+    for round in 0..8 {
+        let order = format!("race-{round}");
+        let mut calls = Vec::new();
+        for amount in ["100", "200"] {
+            let mut till = switch.terminal().await;
+            let (order, code) = (order.clone(), code.clone());
+            calls.push(tokio::spawn(async move {
+                (amount, till.pay(&order, amount, "JPY", &code).await)
+            }));
+        }
+        let mut answered = Vec::new();
+        for call in calls {
+            match call.await.unwrap() {
+                (amount, Ok(payment)) => {
+                    assert_eq!(payment.amount.unwrap().value, amount, "its own amount");
+                    answered.push(amount);
+                }
+                (_, Err(status)) => assert_eq!(status.code(), Code::AlreadyExists),
+            }
+        }
+        assert_eq!(
+            answered.len(),
+            1,
+            "round {round}: one request wins, the other is refused"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_retried_refund_of_the_rest_returns_its_stored_answer() {
+    let switch = spawn_switch().await;
+    let wallet = lp::wallet(&switch, 10_000);
+    let mut till = switch.terminal().await;
+    let code = lp::code(&switch, &wallet);
+    till.pay("order-r", "1200", "JPY", &code).await.unwrap();
+
+    let first = till.refund("order-r", "order-r-all", None).await.unwrap();
+    let again = till.refund("order-r", "order-r-all", None).await.unwrap();
+
+    assert_eq!(again.refund, first.refund);
+    assert_eq!(state(&again.payment.unwrap()), PaymentState::Refunded);
+    assert_eq!(lp::balance(&switch, &wallet), 10_000, "refunded once");
+    let other = till
+        .refund("order-r", "order-r-more", None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        other.code(),
+        Code::FailedPrecondition,
+        "nothing remains for a new refund"
+    );
+}
+
+#[tokio::test]
 async fn watching_a_payment_streams_its_states_until_it_settles() {
     let switch = spawn_switch().await;
     let wallet = lp::wallet(&switch, 10_000);

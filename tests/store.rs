@@ -88,7 +88,7 @@ async fn exercise(store: &SqlStore) {
     let p = payment("pay1", "order-1", "1000");
     assert_eq!(
         store
-            .insert_payment(&p, &first_transitions())
+            .insert_payment(&p, &first_transitions(), "test", 0)
             .await
             .unwrap(),
         InsertPayment::Inserted
@@ -96,7 +96,7 @@ async fn exercise(store: &SqlStore) {
     // The same order id again: the stored payment comes back, nothing new is written.
     let again = payment("pay2", "order-1", "999");
     match store
-        .insert_payment(&again, &first_transitions())
+        .insert_payment(&again, &first_transitions(), "test", 0)
         .await
         .unwrap()
     {
@@ -161,7 +161,7 @@ async fn exercise(store: &SqlStore) {
     // In doubt: only unresolved payments whose lease expired.
     let doubtful = payment("pay3", "order-3", "100");
     store
-        .insert_payment(&doubtful, &first_transitions())
+        .insert_payment(&doubtful, &first_transitions(), "test", 0)
         .await
         .unwrap();
     let found = store.payments_in_doubt(50, 10).await.unwrap();
@@ -171,6 +171,37 @@ async fn exercise(store: &SqlStore) {
             .map(|p| p.payment_id.as_str())
             .collect::<Vec<_>>(),
         vec!["pay3"]
+    );
+
+    // A new payment is born leased to the instance that will send it: recovery (here or on
+    // another instance) cannot take it over before the lease runs out.
+    let fresh = payment("pay4", "order-4", "100");
+    store
+        .insert_payment(&fresh, &first_transitions(), "inst-a", 1_000)
+        .await
+        .unwrap();
+    let ids = |found: Vec<kakehashi::domain::PaymentRecord>| {
+        found.into_iter().map(|p| p.payment_id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.payments_in_doubt(999, 10).await.unwrap()),
+        vec!["pay3"]
+    );
+    assert!(
+        !store
+            .take_lease("pay4", "inst-b", 999, 2_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .take_lease("pay4", "inst-a", 999, 2_000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        ids(store.payments_in_doubt(2_001, 10).await.unwrap()),
+        vec!["pay3", "pay4"]
     );
 }
 

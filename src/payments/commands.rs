@@ -80,17 +80,17 @@ impl MerchantQrCommand {
 }
 
 impl RefundCommand {
-    pub fn content_hash(&self, amount: &Money) -> String {
-        content_hash(&[
-            "refund",
-            self.merchant_order_id.as_str(),
-            &amount.value_string(),
-            amount.currency_code(),
-            if self.amount.is_some() {
-                "partial"
-            } else {
-                "rest"
-            },
-        ])
+    /// Over what the terminal asked, not what it came to: "the rest" retried after it was
+    /// refunded is the same request (and gets the stored answer), though nothing remains.
+    pub fn content_hash(&self) -> String {
+        match &self.amount {
+            Some(amount) => content_hash(&[
+                "refund",
+                self.merchant_order_id.as_str(),
+                &amount.value_string(),
+                amount.currency_code(),
+            ]),
+            None => content_hash(&["refund", self.merchant_order_id.as_str(), "rest"]),
+        }
     }
 }

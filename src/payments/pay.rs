@@ -53,7 +53,7 @@ impl Payments {
         let new = NewPayment {
             caller,
             order_id: &cmd.merchant_order_id,
-            request_hash,
+            request_hash: request_hash.clone(),
             kind: PaymentKind::CustomerPresented,
             amount: cmd.amount,
             description: &cmd.description,
@@ -68,7 +68,9 @@ impl Payments {
             ),
         };
         let Some((payment, permit)) = self.insert_new(new).await? else {
-            return self.replay_after_race(caller, &cmd.merchant_order_id).await;
+            return self
+                .replay_after_race(caller, &cmd.merchant_order_id, &request_hash)
+                .await;
         };
         let this = self.clone();
         let code = cmd.code;
@@ -107,7 +109,7 @@ impl Payments {
         let new = NewPayment {
             caller,
             order_id: &cmd.merchant_order_id,
-            request_hash,
+            request_hash: request_hash.clone(),
             kind: PaymentKind::MerchantPresented,
             amount: cmd.amount,
             description: &cmd.description,
@@ -117,7 +119,9 @@ impl Payments {
             route_detail: format!("merchant-presented QR on {}", network.profile.id),
         };
         let Some((payment, permit)) = self.insert_new(new).await? else {
-            return self.replay_after_race(caller, &cmd.merchant_order_id).await;
+            return self
+                .replay_after_race(caller, &cmd.merchant_order_id, &request_hash)
+                .await;
         };
         let payment_id = payment.payment_id.clone();
         let (shown_tx, shown_rx) = tokio::sync::oneshot::channel();
@@ -158,19 +162,17 @@ impl Payments {
         Ok(Some(view))
     }
 
+    /// Another request with the same key was stored first: the same content gets its
+    /// answer, different content is refused, exactly as a later replay would be.
     async fn replay_after_race(
         &self,
         caller: &Caller,
         order_id: &ClientKey,
+        request_hash: &str,
     ) -> Result<PaymentView, PayError> {
-        let existing = self
-            .inner
-            .store
-            .payment_by_order(&caller.merchant_id, order_id.as_str())
+        self.replay(caller, order_id, request_hash)
             .await?
-            .ok_or(PayError::Conflict)?;
-        self.wait_settled(&existing.payment_id, self.pay_wait())
-            .await
+            .ok_or(PayError::Conflict)
     }
 
     fn usable_network(
@@ -259,7 +261,12 @@ impl Payments {
         match self
             .inner
             .store
-            .insert_payment(&payment, &transitions)
+            .insert_payment(
+                &payment,
+                &transitions,
+                &self.inner.instance_id,
+                now.saturating_add(i64::try_from(self.inner.limits.lease_ms).unwrap_or(i64::MAX)),
+            )
             .await?
         {
             crate::store::InsertPayment::Inserted => {}

@@ -36,8 +36,7 @@ impl Payments {
         cmd: RefundCommand,
     ) -> Result<(PaymentView, RefundRecord), PayError> {
         let payment = self.find(caller, cmd.merchant_order_id.as_str()).await?;
-        let amount = self.refund_amount(&payment, &cmd)?;
-        let request_hash = cmd.content_hash(&amount);
+        let request_hash = cmd.content_hash();
         if let Some(existing) = self
             .inner
             .store
@@ -46,6 +45,7 @@ impl Payments {
         {
             return self.refund_replay(existing, &request_hash).await;
         }
+        let amount = self.refund_amount(&payment, &cmd)?;
         self.check_refundable(&payment, &amount).await?;
         let now = self.now_ms();
         let refund = RefundRecord {

@@ -68,11 +68,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<(), StoreError>;
 
     /// Stores a new payment and its first transitions in one commit, unless the merchant
-    /// already used the order id.
+    /// already used the order id. The payment is born leased to `lease_owner` until
+    /// `lease_until_ms`, so no recovery pass (here or on another instance) takes it over
+    /// before its own driver has sent it.
     async fn insert_payment(
         &self,
         payment: &PaymentRecord,
         transitions: &[Transition],
+        lease_owner: &str,
+        lease_until_ms: i64,
     ) -> Result<InsertPayment, StoreError>;
 
     async fn payment(&self, payment_id: &str) -> Result<Option<PaymentRecord>, StoreError>;

@@ -135,6 +135,8 @@ impl Store for SqlStore {
         &self,
         p: &PaymentRecord,
         transitions: &[Transition],
+        lease_owner: &str,
+        lease_until_ms: i64,
     ) -> Result<InsertPayment, StoreError> {
         check_payment(p)?;
         let mut tx = self.pool.begin().await?;
@@ -145,7 +147,7 @@ impl Store for SqlStore {
              updated_at_ms, deadline_at_ms, reverse_attempts, version, lease_owner, lease_until_ms, \
              wallet_brand) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, 0, $15, $16, \
-             $17, 0, $18, NULL, 0, $19) ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING",
+             $17, 0, $18, $20, $21, $19) ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING",
         )
         .bind(&p.payment_id)
         .bind(&p.merchant_id)
@@ -166,6 +168,8 @@ impl Store for SqlStore {
         .bind(p.deadline_at_ms)
         .bind(p.version)
         .bind(&p.wallet_brand)
+        .bind(lease_owner)
+        .bind(lease_until_ms)
         .execute(&mut *tx)
         .await?
         .rows_affected();
