@@ -10,6 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use kakehashi_adapter_core::describe_toml_error;
+
 use crate::routing::PATTERNS_MAX;
 
 /// Upper bounds on what one config may declare.
@@ -125,6 +127,45 @@ mod defaults {
     }
 }
 
+impl Limits {
+    /// Every limit is a positive number below a ceiling that keeps the switch's own
+    /// structures (semaphores, buffers, timers) within what they can hold.
+    fn validate(&self) -> Result<(), String> {
+        const COUNT_CEILING: usize = 1_000_000;
+        const MS_CEILING: u64 = 7 * 24 * 3_600_000;
+        let counts = [
+            ("payments_in_flight_max", self.payments_in_flight_max),
+            ("watchers_max", self.watchers_max),
+            ("request_bytes_max", self.request_bytes_max),
+        ];
+        for (name, value) in counts {
+            if value == 0 || value > COUNT_CEILING {
+                return Err(format!(
+                    "limits.{name} must be between 1 and {COUNT_CEILING}"
+                ));
+            }
+        }
+        let durations = [
+            ("pay_wait_ms", self.pay_wait_ms),
+            ("lease_ms", self.lease_ms),
+            ("recovery_interval_ms", self.recovery_interval_ms),
+            ("refund_deadline_ms", self.refund_deadline_ms),
+            ("refund_resend_interval_ms", self.refund_resend_interval_ms),
+        ];
+        for (name, value) in durations {
+            if value == 0 || value > MS_CEILING {
+                return Err(format!(
+                    "limits.{name} must be between 1 and {MS_CEILING} ms"
+                ));
+            }
+        }
+        if self.reverse_attempts_max == 0 || self.reverse_attempts_max > 1_000 {
+            return Err("limits.reverse_attempts_max must be between 1 and 1000".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
@@ -219,13 +260,15 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse(describe_toml_error(&e, Some(text))))?;
         config.validate()?;
         Ok(config)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
+        self.limits.validate().map_err(ConfigError::Invalid)?;
         if self.merchants.len() > MERCHANTS_MAX || self.terminals.len() > TERMINALS_MAX {
             return invalid("too many merchants or terminals".into());
         }
@@ -325,7 +368,7 @@ impl NetworkSettings {
             .remove("code_patterns")
             .map(|v| {
                 v.try_into::<Vec<CodePattern>>()
-                    .map_err(|e| bad("code_patterns", e.to_string()))
+                    .map_err(|e| bad("code_patterns", describe_toml_error(&e, None)))
             })
             .transpose()?;
         if let Some(patterns) = &code_patterns {
@@ -343,7 +386,7 @@ impl NetworkSettings {
             .remove("timing")
             .map(|v| {
                 v.try_into::<TimingOverride>()
-                    .map_err(|e| bad("timing", e.to_string()))
+                    .map_err(|e| bad("timing", describe_toml_error(&e, None)))
             })
             .transpose()?
             .unwrap_or_default();
@@ -381,6 +424,29 @@ mod tests {
         "#;
         let err = Config::parse(text).unwrap_err().to_string();
         assert!(err.contains("unknown merchant"), "{err}");
+    }
+
+    #[test]
+    fn a_mistyped_secret_is_reported_by_place_never_by_value() {
+        let text = "listen = \"127.0.0.1:0\"\nstore_url = \"sqlite://x.db\"\n\n[[merchants]]\nid = \"m\"\nname = \"M\"\nnetworks = []\n\n[[terminals]]\nid = \"t1\"\nmerchant_id = \"m\"\napi_key = 73917391739173917391\n";
+        let err = Config::parse(text).unwrap_err().to_string();
+        assert!(!err.contains("7391"), "{err}");
+        assert!(err.contains("line 12"), "{err}");
+    }
+
+    #[test]
+    fn limits_out_of_range_are_refused() {
+        let base = "listen = \"127.0.0.1:0\"\nstore_url = \"sqlite://x.db\"\n[limits]\n";
+        for bad in [
+            "payments_in_flight_max = 0",
+            "watchers_max = 18446744073709551615",
+            "pay_wait_ms = 0",
+        ] {
+            let err = Config::parse(&format!("{base}{bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("limits."), "{bad}: {err}");
+        }
     }
 
     #[test]

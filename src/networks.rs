@@ -58,22 +58,26 @@ impl Networks {
                 .build(&setting.adapter, Arc::clone(&clock))
                 .map_err(|e| ConfigError::Invalid(e.to_string()))?;
             let profile = effective_profile(adapter.profile(), setting);
-            codes.add(&profile.id, &profile.code_patterns);
+            codes
+                .add(&profile.id, &profile.code_patterns)
+                .map_err(ConfigError::Invalid)?;
             by_id.insert(name.clone(), Network { adapter, profile });
         }
         Ok(Self { by_id, codes })
     }
 
     /// Networks built from ready adapters, for tests that construct adapters themselves.
-    pub fn from_adapters(adapters: Vec<Arc<dyn WalletNetwork>>) -> Self {
+    pub fn from_adapters(adapters: Vec<Arc<dyn WalletNetwork>>) -> Result<Self, ConfigError> {
         let mut by_id = BTreeMap::new();
         let mut codes = CodeTable::new();
         for adapter in adapters {
             let profile = adapter.profile().clone();
-            codes.add(&profile.id, &profile.code_patterns);
+            codes
+                .add(&profile.id, &profile.code_patterns)
+                .map_err(ConfigError::Invalid)?;
             by_id.insert(profile.id.clone(), Network { adapter, profile });
         }
-        Self { by_id, codes }
+        Ok(Self { by_id, codes })
     }
 
     pub fn get(&self, id: &str) -> Option<&Network> {

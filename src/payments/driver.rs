@@ -487,7 +487,10 @@ impl Payments {
                 None => {
                     let this = self.clone();
                     let id = payment.payment_id.clone();
-                    tokio::spawn(async move { this.drive_existing(&id).await });
+                    tokio::spawn(
+                        async move { this.drive_existing(&id).await }
+                            .instrument(tracing::Span::current()),
+                    );
                 }
             }
         }

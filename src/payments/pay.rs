@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use kakehashi_adapter_core::{Money, mask};
+use tracing::Instrument;
 
 use super::commands::{Caller, MerchantQrCommand, PayCommand};
 use super::{PayError, PaymentView, Payments};
@@ -75,10 +76,14 @@ impl Payments {
         let this = self.clone();
         let code = cmd.code;
         let payment_id = payment.payment_id.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            this.drive_new_payment(payment, code).await;
-        });
+        // The driver's spans (network.pay, queries) belong to this request's trace.
+        tokio::spawn(
+            async move {
+                let _permit = permit;
+                this.drive_new_payment(payment, code).await;
+            }
+            .instrument(tracing::Span::current()),
+        );
         self.wait_settled(&payment_id, self.pay_wait()).await
     }
 
@@ -126,10 +131,13 @@ impl Payments {
         let payment_id = payment.payment_id.clone();
         let (shown_tx, shown_rx) = tokio::sync::oneshot::channel();
         let this = self.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            this.drive_new_merchant_qr(payment, shown_tx).await;
-        });
+        tokio::spawn(
+            async move {
+                let _permit = permit;
+                this.drive_new_merchant_qr(payment, shown_tx).await;
+            }
+            .instrument(tracing::Span::current()),
+        );
         let _ = tokio::time::timeout(self.pay_wait(), shown_rx).await;
         let payment = self.reload(&payment_id).await?;
         self.view(&payment).await

@@ -152,7 +152,7 @@ async fn payments(network: Arc<ScriptedNetwork>) -> (Payments, tempfile::TempDir
         lease_ms: 500,
         ..Limits::default()
     };
-    let networks = Networks::from_adapters(vec![network]);
+    let networks = Networks::from_adapters(vec![network]).unwrap();
     (
         Payments::new(
             Arc::new(store),

@@ -38,16 +38,19 @@ impl CodeTable {
         Self::default()
     }
 
-    /// Adds a network's rows. Panics past [`PATTERNS_MAX`]: config validation bounds it first.
-    pub fn add(&mut self, network: &str, patterns: &[CodePattern]) {
+    /// Adds a network's rows; refuses (adding none) past [`PATTERNS_MAX`] rows in all, so
+    /// identification stays a bounded scan.
+    pub fn add(&mut self, network: &str, patterns: &[CodePattern]) -> Result<(), String> {
+        if self.rows.len().saturating_add(patterns.len()) > PATTERNS_MAX {
+            return Err(format!(
+                "the code table would exceed {PATTERNS_MAX} rows with {network}'s patterns"
+            ));
+        }
         let network: Arc<str> = Arc::from(network);
         for pattern in patterns {
             self.rows.push((Arc::clone(&network), pattern.clone()));
         }
-        assert!(
-            self.rows.len() <= PATTERNS_MAX,
-            "code table exceeds {PATTERNS_MAX} rows"
-        );
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -98,13 +101,21 @@ mod tests {
     #[test]
     fn longest_prefix_wins_and_ties_are_refused() {
         let mut table = CodeTable::new();
-        table.add("alipayplus", &[CodePattern::new("28", 16, 32)]);
-        table.add(
-            "alipayplus",
-            &[CodePattern::new("281010", 24, 24).with_brand("KakaoPay")],
-        );
-        table.add("other", &[CodePattern::new("29", 16, 24)]);
-        table.add("rival", &[CodePattern::new("29", 18, 18)]);
+        table
+            .add("alipayplus", &[CodePattern::new("28", 16, 32)])
+            .unwrap();
+        table
+            .add(
+                "alipayplus",
+                &[CodePattern::new("281010", 24, 24).with_brand("KakaoPay")],
+            )
+            .unwrap();
+        table
+            .add("other", &[CodePattern::new("29", 16, 24)])
+            .unwrap();
+        table
+            .add("rival", &[CodePattern::new("29", 18, 18)])
+            .unwrap();
         let hit = table.identify(&code("281010897274821897274821")).unwrap();
         assert_eq!(
             (hit.network.as_str(), hit.brand.as_deref()),

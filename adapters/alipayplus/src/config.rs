@@ -51,10 +51,9 @@ impl Config {
             network: NETWORK_ID.into(),
             detail,
         };
-        let config: Config = table
-            .clone()
-            .try_into()
-            .map_err(|e: toml::de::Error| bad(e.to_string()))?;
+        let config: Config = table.clone().try_into().map_err(|e: toml::de::Error| {
+            bad(kakehashi_adapter_core::describe_toml_error(&e, None))
+        })?;
         if !(config.base_url.starts_with("http://") || config.base_url.starts_with("https://")) {
             return Err(bad("base_url must start with http:// or https://".into()));
         }

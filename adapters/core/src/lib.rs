@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod code;
+pub mod config_error;
 pub mod factory;
 pub mod http;
 pub mod money;
@@ -18,6 +19,7 @@ pub mod simkit;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::{CodePattern, PaymentCode, PaymentCodeError, mask};
+pub use config_error::describe_toml_error;
 pub use factory::{NetworkFactory, RunningSimulator, SimulatorOptions};
 pub use http::{HttpSettings, RESPONSE_BYTES_MAX, read_body_limited};
 pub use money::{Money, MoneyError};

@@ -52,10 +52,9 @@ fn default_pay_timeout_ms() -> u64 {
 
 impl Config {
     pub fn from_table(table: &toml::Table) -> Result<Self, AdapterError> {
-        let config: Config = table
-            .clone()
-            .try_into()
-            .map_err(|e: toml::de::Error| bad(e.to_string()))?;
+        let config: Config = table.clone().try_into().map_err(|e: toml::de::Error| {
+            bad(kakehashi_adapter_core::describe_toml_error(&e, None))
+        })?;
         if !(config.base_url.starts_with("http://") || config.base_url.starts_with("https://")) {
             return Err(bad("base_url must start with http:// or https://".into()));
         }

@@ -29,7 +29,10 @@ pub fn classify(code: &str) -> CodeClass {
         // Temporary: retry later; the payment's state is not known to have changed.
         "1900" | "1902" | "1170" => Unknown,
         "1142" | "1288" => Declined(R::InsufficientFunds),
-        "1101" | "1102" | "1141" | "1169" | "1133" | "1179" => Declined(R::AccountRestricted),
+        // 1133 "User error": in practice (and in our simulator) a oneTimeKey that is invalid or
+        // already used; the cashier's action is the same either way: a fresh code.
+        "1133" => Declined(R::CodeInvalid),
+        "1101" | "1102" | "1141" | "1169" | "1179" => Declined(R::AccountRestricted),
         "1110" | "1280" | "1281" | "1282" | "1284" | "1285" | "1286" | "1287" | "1292" | "1293"
         | "1295" | "1296" | "1298" => Declined(R::AccountRestricted),
         "1283" | "1291" | "1294" => Declined(R::RiskRejected),

@@ -174,15 +174,26 @@ async fn every_error_class_maps_to_its_outcome() {
         declined(&w.adapter.pay(&pay("E1", "1200", &code)).await),
         (DeclineReason::InsufficientFunds, "1142".into())
     );
+    // LINE Pay keeps a refused orderId: it cannot be paid again, and Check says FAIL.
+    let again = w.control.issue_code("rich").unwrap();
+    assert!(matches!(
+        w.adapter.pay(&pay("E1", "50", &again)).await,
+        PayOutcome::Unknown { .. }
+    ));
+    assert_eq!(
+        declined(&w.adapter.query(&query("E1", "1200")).await).1,
+        "FAIL"
+    );
+    assert_eq!(w.control.balance("rich"), Some(yen(100_000)));
     // The key was consumed by that attempt: used keys are refused.
     assert_eq!(
-        declined(&w.adapter.pay(&pay("E2", "50", &code)).await).1,
-        "1133"
+        declined(&w.adapter.pay(&pay("E2", "50", &code)).await),
+        (DeclineReason::CodeInvalid, "1133".into())
     );
     // A key the network never issued.
     assert_eq!(
-        declined(&w.adapter.pay(&pay("E3", "50", "9000000000999999999")).await).0,
-        DeclineReason::AccountRestricted
+        declined(&w.adapter.pay(&pay("E3", "50", "9000000000999999999")).await),
+        (DeclineReason::CodeInvalid, "1133".into())
     );
     // An expired key: 5 minutes and a moment later.
     let code = w.control.issue_code("rich").unwrap();

@@ -1,6 +1,6 @@
 //! The simulator's books: wallets, issued one-time keys, orders. Every operation here is
 //! the network's business logic; it answers with LINE Pay return codes.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use iso_currency::Currency;
 use rand::Rng;
@@ -16,6 +16,8 @@ use super::{CODES_MAX, ONE_TIME_KEY_TTL_MS, WALLETS_MAX};
 /// JP MyCode prefix (19 digits in all).
 pub const CODE_PREFIX: &str = "9000000000";
 pub const CODE_LENGTH: usize = 19;
+/// Refused orderIds remembered; past this new refusals are not remembered.
+pub const FAILED_ORDERS_MAX: usize = 200_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
@@ -53,6 +55,9 @@ pub(super) struct Ledger {
     wallets: HashMap<String, Wallet>,
     codes: HashMap<String, IssuedCode>,
     orders: HashMap<String, OrderView>,
+    /// orderIds whose Pay was refused: LINE Pay keeps them too, so they cannot be reused
+    /// (1172) and Check reports them as FAIL.
+    failed_orders: HashSet<String>,
     pub pay_requests_seen: usize,
 }
 
@@ -75,6 +80,7 @@ impl Ledger {
             wallets: HashMap::new(),
             codes: HashMap::new(),
             orders: HashMap::new(),
+            failed_orders: HashSet::new(),
             pay_requests_seen: 0,
         }
     }
@@ -135,9 +141,17 @@ impl Ledger {
 
     pub fn pay(&mut self, pay: &Pay<'_>, channel_currency: Currency) -> Answer {
         self.pay_requests_seen += 1;
-        if self.orders.contains_key(pay.order_id) {
+        if self.orders.contains_key(pay.order_id) || self.failed_orders.contains(pay.order_id) {
             return ("1172", "Existing same orderId.", None);
         }
+        let answer = self.charge(pay, channel_currency);
+        if answer.0 != "0000" && self.failed_orders.len() < FAILED_ORDERS_MAX {
+            self.failed_orders.insert(pay.order_id.to_owned());
+        }
+        answer
+    }
+
+    fn charge(&mut self, pay: &Pay<'_>, channel_currency: Currency) -> Answer {
         if pay.currency != channel_currency.code() {
             return ("1178", "Unsupported currency.", None);
         }
@@ -194,6 +208,15 @@ impl Ledger {
     }
 
     pub fn check(&self, order_id: &str) -> Answer {
+        if self.failed_orders.contains(order_id) {
+            let info = wire::CheckInfo {
+                status: "FAIL".into(),
+                transaction_id: None,
+                order_id: Some(order_id.to_owned()),
+                pay_info: Vec::new(),
+            };
+            return ("0000", "Success.", serde_json::to_string(&info).ok());
+        }
         let Some(order) = self.orders.get(order_id) else {
             return ("1150", "Transaction record not found.", None);
         };
