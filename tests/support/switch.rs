@@ -21,8 +21,9 @@ pub struct TestSwitch {
     pub store_url: String,
     pub config_text: String,
     dir: Arc<tempfile::TempDir>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    /// The switch runs on a runtime of its own, like a process: a crash drops the runtime
+    /// and with it every task the switch started (server, drivers, recovery).
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 pub struct Options {
@@ -79,8 +80,7 @@ pub async fn spawn_with(options: Options) -> TestSwitch {
         store_url,
         config_text,
         dir,
-        shutdown: None,
-        task: None,
+        runtime: None,
     };
     switch.start().await;
     switch
@@ -160,27 +160,28 @@ fn init_test_log() {
 impl TestSwitch {
     async fn start(&mut self) {
         let config = Config::parse(&self.config_text).expect("test config parses");
-        let switch = Switch::build(config).await.expect("switch builds");
-        self.addr = switch.local_addr();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        self.shutdown = Some(tx);
-        self.task = Some(tokio::spawn(async move {
-            let _ = switch
-                .serve(async {
-                    let _ = rx.await;
-                })
-                .await;
-        }));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("switch runtime");
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+        runtime.spawn(async move {
+            let switch = Switch::build(config).await.expect("switch builds");
+            let _ = addr_tx.send(switch.local_addr());
+            let _ = switch.serve(std::future::pending()).await;
+        });
+        self.addr = addr_rx.await.expect("switch started");
+        self.runtime = Some(runtime);
     }
 
-    /// Kills the switch abruptly (no graceful shutdown): work in flight is lost exactly as
-    /// in a crash; only what the store committed survives.
+    /// Kills the switch abruptly, as a crashed process: its runtime and every task on it
+    /// (server, payment drivers, recovery) stop at once; only what the store committed
+    /// survives.
     pub async fn crash(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-            let _ = task.await;
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
         }
-        self.shutdown = None;
     }
 
     /// Starts a new switch process on the same store and simulators.
@@ -223,8 +224,8 @@ impl TestSwitch {
 
 impl Drop for TestSwitch {
     fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
         }
     }
 }
