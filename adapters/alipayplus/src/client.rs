@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use iso_currency::Currency;
 use kakehashi_adapter_core::{
     AdapterError, Capabilities, Clock, CodePattern, DeclineReason, MerchantRef, NetworkProfile,
-    PayOutcome, PayRequest, QueryRequest, RefundOutcome, RefundRequest, ReverseOutcome,
+    Paid, PayOutcome, PayRequest, QueryRequest, RefundOutcome, RefundRequest, ReverseOutcome,
     ReverseRequest, Timing, WalletNetwork, read_body_limited,
 };
 use secrecy::ExposeSecret;
@@ -190,6 +190,38 @@ impl AlipayPlus {
     }
 }
 
+impl AlipayPlus {
+    /// `pay` answers without settlement: Alipay+ gives `settlementAmount`/`settlementQuote`
+    /// in inquiryPayment (and notifyPayment), so a paid payment is inquired once for them.
+    /// If that inquiry fails the payment is still paid; it just carries no quote yet.
+    async fn with_settlement(&self, mut paid: Paid, payment_request_id: &str) -> Paid {
+        let body = wire::ByRequestId {
+            payment_request_id: payment_request_id.to_owned(),
+        };
+        match self.call(wire::INQUIRY_PATH, &body).await {
+            Ok(reply) => match reply
+                .payment_result
+                .as_ref()
+                .map(|r| translate::outcome(r, &reply))
+            {
+                Some(PayOutcome::Succeeded(inquired)) => {
+                    paid.settlement_quote = inquired.settlement_quote;
+                    if paid.wallet_amount.is_none() {
+                        paid.wallet_amount = inquired.wallet_amount;
+                    }
+                }
+                other => {
+                    tracing::warn!(network = NETWORK_ID, payment_request_id, outcome = ?other, "Inquiry after success carried no settlement");
+                }
+            },
+            Err(detail) => {
+                tracing::warn!(network = NETWORK_ID, payment_request_id, detail = %detail, "Inquiry for settlement failed");
+            }
+        }
+        paid
+    }
+}
+
 #[async_trait]
 impl WalletNetwork for AlipayPlus {
     fn profile(&self) -> &NetworkProfile {
@@ -223,7 +255,7 @@ impl WalletNetwork for AlipayPlus {
             },
         };
         tracing::info!(network = NETWORK_ID, payment_id = %request.payment_id, code = %request.code, amount = %request.amount, "Alipay+ pay");
-        match self.call(wire::PAY_PATH, &body).await {
+        let outcome = match self.call(wire::PAY_PATH, &body).await {
             Err(detail) => PayOutcome::Unknown { detail },
             Ok(reply) => match &reply.result {
                 Some(result) => translate::outcome(result, &reply),
@@ -231,6 +263,12 @@ impl WalletNetwork for AlipayPlus {
                     detail: "reply without result".into(),
                 },
             },
+        };
+        match outcome {
+            PayOutcome::Succeeded(paid) if paid.settlement_quote.is_none() => {
+                PayOutcome::Succeeded(self.with_settlement(paid, &request.payment_id).await)
+            }
+            other => other,
         }
     }
 

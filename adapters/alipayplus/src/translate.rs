@@ -59,10 +59,21 @@ pub fn failure_reason(code: &str) -> DeclineReason {
     }
 }
 
+/// The stored pair always names the base currency first ("JPY/USD": `price` USD per JPY).
+/// Alipay+ does not pin down which way `quotePrice` runs; `baseCurrency` says, so a pair
+/// written the other way round is turned to put the base first. A quote whose base is not in
+/// its pair cannot be read and is dropped.
 fn quote(q: &wire::Quote, settlement: Option<&wire::Amount>) -> Option<SettlementQuote> {
+    let (first, second) = q.quote_currency_pair.split_once('/')?;
+    let currency_pair = match q.base_currency.as_deref() {
+        None => q.quote_currency_pair.clone(),
+        Some(base) if base == first => q.quote_currency_pair.clone(),
+        Some(base) if base == second => format!("{second}/{first}"),
+        Some(_) => return None,
+    };
     Some(SettlementQuote {
         quote_id: q.quote_id.clone(),
-        currency_pair: q.quote_currency_pair.clone(),
+        currency_pair,
         price: Decimal::from_str(&q.quote_price).ok()?,
         settlement_amount: settlement.and_then(money),
         expires_at_ms: q.quote_expiry_time.as_deref().and_then(parse_time_ms),
@@ -130,6 +141,36 @@ fn paid(reply: &wire::PaymentReply) -> PayOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn wire_quote(pair: &str, base: Option<&str>) -> wire::Quote {
+        wire::Quote {
+            quote_id: "SQ1".into(),
+            quote_currency_pair: pair.into(),
+            quote_price: "0.00658".into(),
+            quote_start_time: None,
+            quote_expiry_time: None,
+            base_currency: base.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_quote_names_its_base_currency_first() {
+        let pair = |q: &wire::Quote| quote(q, None).map(|q| q.currency_pair);
+        assert_eq!(
+            pair(&wire_quote("JPY/USD", Some("JPY"))).as_deref(),
+            Some("JPY/USD")
+        );
+        assert_eq!(
+            pair(&wire_quote("USD/JPY", Some("JPY"))).as_deref(),
+            Some("JPY/USD")
+        );
+        assert_eq!(
+            pair(&wire_quote("USD/JPY", None)).as_deref(),
+            Some("USD/JPY")
+        );
+        assert_eq!(pair(&wire_quote("USD/JPY", Some("KRW"))), None);
+        assert_eq!(pair(&wire_quote("USDJPY", Some("JPY"))), None);
+    }
 
     #[test]
     fn amounts_are_minor_unit_strings() {

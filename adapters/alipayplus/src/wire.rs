@@ -96,8 +96,15 @@ pub struct PayRequest {
     pub settlement_strategy: SettlementStrategy,
 }
 
-/// `pay`, `inquiryPayment` and (partly) `cancelPayment` replies. `customerPayAmount` and
-/// `paymentQuote` carry what the wallet charged in its own currency.
+/// `pay`, `inquiryPayment`, `cancelPayment` and `refund` replies, as one type since they
+/// share their fields. Settlement (`settlementAmount`, `settlementQuote`) comes in inquiry
+/// and refund replies, not in `pay`'s.
+///
+/// `customerPayAmount` and `paymentQuote` are NOT in Alipay+'s published acquirer replies:
+/// Alipay+ tells the wallet, not the acquirer, what the customer paid in the wallet's
+/// currency. Our simulator sends them (a labelled assumption, like a partner that shares
+/// them) so the demo can show wallet-side amounts; against the real network they are absent
+/// and the payment simply carries no wallet-side amount.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentReply {
@@ -124,6 +131,8 @@ pub struct PaymentReply {
     pub settlement_quote: Option<Quote>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<Amount>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -281,7 +281,9 @@ impl Books {
         }
     }
 
-    fn reply(&self, id: &str) -> PaymentReply {
+    /// `with_settlement`: inquiryPayment carries `settlementAmount`/`settlementQuote`; the
+    /// `pay` reply does not (Alipay+'s `AlipayApsPayResponse` has no such fields).
+    fn reply(&self, id: &str, with_settlement: bool) -> PaymentReply {
         let Some(p) = self.payments.get(id) else {
             return fail("ORDER_NOT_EXIST");
         };
@@ -317,27 +319,39 @@ impl Books {
                 quote_expiry_time: Some(quote_time(p.created_ms + QUOTE_VALID_MS)),
                 base_currency: Some("JPY".into()),
             }),
-            settlement_amount: p.settlement.as_ref().filter(|_| paid).map(|s| s.0.clone()),
-            settlement_quote: p.settlement.as_ref().filter(|_| paid).map(|s| s.1.clone()),
+            settlement_amount: p
+                .settlement
+                .as_ref()
+                .filter(|_| paid && with_settlement)
+                .map(|s| s.0.clone()),
+            settlement_quote: p
+                .settlement
+                .as_ref()
+                .filter(|_| paid && with_settlement)
+                .map(|s| s.1.clone()),
             refund_id: None,
+            refund_amount: None,
         }
     }
 
     pub fn pay(&mut self, r: &wire::PayRequest, now_ms: i64) -> PaymentReply {
+        // What REPEAT_REQ_INCONSISTENT compares: amount, factor, strategy, method.
         let fingerprint = format!(
-            "{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}|{}|{}|{}",
             r.payment_amount.currency,
             r.payment_amount.value,
             r.payment_method.payment_method_type,
             r.payment_method.payment_method_id,
-            r.settlement_strategy.settlement_currency
+            r.settlement_strategy.settlement_currency,
+            r.payment_factor.is_in_store_payment,
+            r.payment_factor.in_store_payment_scenario
         );
         if let Some(existing) = self.payments.get(&r.payment_request_id) {
             if existing.fingerprint != fingerprint {
                 return fail("REPEAT_REQ_INCONSISTENT");
             }
             self.settle(&r.payment_request_id, now_ms);
-            return self.reply(&r.payment_request_id);
+            return self.reply(&r.payment_request_id, false);
         }
         if r.payment_request_id.is_empty()
             || r.payment_request_id.len() > 64
@@ -457,12 +471,12 @@ impl Books {
                 customer_refunded_minor: 0,
             },
         );
-        self.reply(&r.payment_request_id)
+        self.reply(&r.payment_request_id, false)
     }
 
     pub fn inquiry(&mut self, id: &str, now_ms: i64) -> PaymentReply {
         self.settle(id, now_ms);
-        let mut reply = self.reply(id);
+        let mut reply = self.reply(id, true);
         if self.payments.contains_key(id) {
             reply.result = Some(success());
         }
@@ -505,11 +519,8 @@ impl Books {
             return if existing.payment_request_id == r.payment_request_id
                 && existing.amount_minor == minor
             {
-                PaymentReply {
-                    result: Some(success()),
-                    refund_id: Some(existing.refund_id.clone()),
-                    ..PaymentReply::default()
-                }
+                let refund_id = existing.refund_id.clone();
+                self.refund_reply(&r.payment_request_id, minor, refund_id)
             } else {
                 fail("REPEAT_REQ_INCONSISTENT")
             };
@@ -551,9 +562,41 @@ impl Books {
                 refund_id: refund_id.clone(),
             },
         );
+        self.refund_reply(&r.payment_request_id, minor, refund_id)
+    }
+
+    /// A refund's reply: its settlement amount at the payment's settlement quote.
+    fn refund_reply(
+        &self,
+        payment_request_id: &str,
+        minor: i64,
+        refund_id: String,
+    ) -> PaymentReply {
+        let settlement = self
+            .payments
+            .get(payment_request_id)
+            .and_then(|p| p.settlement.as_ref())
+            .and_then(|(amount, quote)| {
+                let currency = Currency::from_code(&amount.currency)?;
+                let price = Decimal::from_str(&quote.quote_price).ok()?;
+                let value = convert(minor, currency, price)?;
+                Some((
+                    Amount {
+                        currency: amount.currency.clone(),
+                        value: value.to_string(),
+                    },
+                    quote.clone(),
+                ))
+            });
         PaymentReply {
             result: Some(success()),
             refund_id: Some(refund_id),
+            refund_amount: self.payments.get(payment_request_id).map(|p| Amount {
+                currency: p.amount.currency.clone(),
+                value: minor.to_string(),
+            }),
+            settlement_amount: settlement.as_ref().map(|s| s.0.clone()),
+            settlement_quote: settlement.map(|s| s.1),
             ..PaymentReply::default()
         }
     }
