@@ -82,6 +82,7 @@ pub async fn run() -> Result<(), DemoError> {
         report: Report::default(),
     };
     script::play(&mut shift).await;
+    shift.report.reconcile(&mut shift.till).await;
     shift.report.print();
     let _ = stop.send(());
     let _ = server.await;

@@ -50,6 +50,7 @@ struct Wallet {
     id: &'static str,
     start: Decimal,
     expected_end: Decimal,
+    orders: &'static [&'static str],
 }
 
 async fn linepay(shift: &mut Shift) {
@@ -70,16 +71,19 @@ async fn linepay(shift: &mut Shift) {
             id: "lp-tanaka",
             start: Decimal::from(10_000),
             expected_end: Decimal::from(10_000 - 1_200 + 500),
+            orders: &["shift-001"],
         },
         Wallet {
             id: "lp-sato",
             start: Decimal::from(500),
             expected_end: Decimal::from(500),
+            orders: &["shift-002"],
         },
         Wallet {
             id: "lp-suzuki",
             start: Decimal::from(5_000),
             expected_end: Decimal::from(5_000),
+            orders: &["shift-003"],
         },
     ];
     for w in &wallets {
@@ -162,9 +166,8 @@ async fn linepay(shift: &mut Shift) {
         shift.report.balance(
             &format!("linepay/{}", w.id),
             "JPY",
-            w.start.to_string(),
-            end,
-            w.expected_end.to_string(),
+            (w.start.to_string(), end, w.expected_end.to_string()),
+            w.orders,
         );
     }
 }

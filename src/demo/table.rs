@@ -1,5 +1,10 @@
 //! The demo's printed report: one row per scenario, one per wallet balance, each checked.
+use std::str::FromStr;
+
 use kakehashi_proto::v1 as pb;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::terminal::Terminal;
 
 #[derive(Debug, Default)]
 pub struct Report {
@@ -24,7 +29,12 @@ struct Balance {
     currency: String,
     start: String,
     end: String,
+    /// What the script meant the wallet to hold.
     expected: String,
+    /// The orders this wallet paid, to reconcile against the switch's books.
+    orders: Vec<String>,
+    /// start − what the switch's stored payments and refunds say the wallet paid.
+    books: Option<String>,
 }
 
 pub fn state_name(state: i32) -> String {
@@ -35,6 +45,53 @@ pub fn state_name(state: i32) -> String {
                 .to_owned()
         })
         .unwrap_or_else(|_| format!("?{state}"))
+}
+
+// === impl Balance ===
+
+impl Balance {
+    /// The network's balance is what the script intended and what the switch's books say.
+    fn agrees(&self) -> bool {
+        let same = |a: &str, b: &str| matches!((Decimal::from_str(a), Decimal::from_str(b)), (Ok(x), Ok(y)) if x == y);
+        same(&self.end, &self.expected) && self.books.as_deref().is_some_and(|b| same(&self.end, b))
+    }
+}
+
+/// What a payment took from the customer's wallet and kept, in the wallet's currency:
+/// nothing unless it succeeded; less what was refunded (for a visiting wallet, the same share
+/// of the wallet-side amount, rounded half up as the networks do).
+fn wallet_net(payment: &pb::Payment) -> Option<Decimal> {
+    use pb::PaymentState as S;
+    let captured = matches!(
+        pb::PaymentState::try_from(payment.state).ok()?,
+        S::Succeeded | S::PartiallyRefunded | S::Refunded
+    );
+    if !captured {
+        return Some(Decimal::ZERO);
+    }
+    let amount = Decimal::from_str(&payment.amount.as_ref()?.value).ok()?;
+    let refunded = match &payment.refunded_amount {
+        Some(m) => Decimal::from_str(&m.value).ok()?,
+        None => Decimal::ZERO,
+    };
+    match payment
+        .wallet_amount
+        .as_ref()
+        .and_then(|w| w.amount.as_ref())
+    {
+        None => Some(amount - refunded),
+        Some(wallet) => {
+            let wallet_value = Decimal::from_str(&wallet.value).ok()?;
+            if amount.is_zero() {
+                return None;
+            }
+            let back = (wallet_value * refunded / amount).round_dp_with_strategy(
+                wallet_value.scale(),
+                RoundingStrategy::MidpointAwayFromZero,
+            );
+            Some(wallet_value - back)
+        }
+    }
 }
 
 // === impl Report ===
@@ -82,13 +139,14 @@ impl Report {
         self.rows.push(row);
     }
 
+    /// A simulator wallet's balance at the end of the shift, with what the script meant it
+    /// to hold and the orders it paid (reconciled later against the switch's books).
     pub fn balance(
         &mut self,
         wallet: &str,
         currency: &str,
-        start: String,
-        end: String,
-        expected: String,
+        (start, end, expected): (String, String, String),
+        orders: &[&str],
     ) {
         self.balances.push(Balance {
             wallet: wallet.to_owned(),
@@ -96,12 +154,40 @@ impl Report {
             start,
             end,
             expected,
+            orders: orders.iter().map(|o| (*o).to_owned()).collect(),
+            books: None,
         });
+    }
+
+    /// Works out each wallet's balance from the switch's books, read back through the API:
+    /// start minus, for each order the wallet paid, what the switch says was captured and
+    /// not refunded (in the wallet's currency for visiting wallets).
+    pub async fn reconcile(&mut self, till: &mut Terminal) {
+        for balance in &mut self.balances {
+            let Ok(start) = Decimal::from_str(&balance.start) else {
+                continue;
+            };
+            let mut held = start;
+            let mut readable = true;
+            for order in &balance.orders {
+                match till.get(order).await {
+                    Ok(payment) => match wallet_net(&payment) {
+                        Some(net) => held -= net,
+                        None => readable = false,
+                    },
+                    Err(_) => readable = false,
+                }
+            }
+            balance.books = readable.then(|| {
+                held.rescale(start.scale());
+                held.to_string()
+            });
+        }
     }
 
     pub fn failures(&self) -> usize {
         self.rows.iter().filter(|r| r.state != r.expected).count()
-            + self.balances.iter().filter(|b| b.end != b.expected).count()
+            + self.balances.iter().filter(|b| !b.agrees()).count()
     }
 
     pub fn print(&self) {
@@ -130,14 +216,19 @@ impl Report {
         }
         println!();
         println!(
-            "{:<28} {:<8} {:>12} {:>12} {:>12}  ok",
-            "simulator wallet", "currency", "start", "end", "expected"
+            "{:<28} {:<8} {:>12} {:>12} {:>12} {:>14}  ok",
+            "simulator wallet", "currency", "start", "end", "intended", "switch books"
         );
         for b in &self.balances {
-            let ok = if b.end == b.expected { "✓" } else { "✗" };
+            let ok = if b.agrees() { "✓" } else { "✗" };
             println!(
-                "{:<28} {:<8} {:>12} {:>12} {:>12}  {ok}",
-                b.wallet, b.currency, b.start, b.end, b.expected
+                "{:<28} {:<8} {:>12} {:>12} {:>12} {:>14}  {ok}",
+                b.wallet,
+                b.currency,
+                b.start,
+                b.end,
+                b.expected,
+                b.books.as_deref().unwrap_or("unreadable")
             );
         }
         println!();

@@ -70,9 +70,8 @@ pub async fn paypay(shift: &mut Shift) {
     shift.report.balance(
         "paypay/pp-yamada",
         "JPY",
-        "8000".into(),
-        end,
-        (8_000 - 980 - 1_500).to_string(),
+        ("8000".into(), end, (8_000 - 980 - 1_500).to_string()),
+        &["shift-101", "shift-102"],
     );
 }
 
@@ -139,20 +138,19 @@ pub async fn wechatpay(shift: &mut Shift) {
         PaymentState::Reversed,
     );
 
-    for (wallet, start, spent) in [
-        ("wx-li", 200_000, 11_472),
-        ("wx-wang", 200_000, 8_604),
-        ("wx-chan", 100_000, 5_210),
-        ("wx-zhao", 200_000, 0),
+    for (wallet, start, spent, order) in [
+        ("wx-li", 200_000, 11_472, "shift-201"),
+        ("wx-wang", 200_000, 8_604, "shift-202"),
+        ("wx-chan", 100_000, 5_210, "shift-203"),
+        ("wx-zhao", 200_000, 0, "shift-204"),
     ] {
         let end = sim.balance(wallet).map(|b| minor(b, 2)).unwrap_or_default();
         let currency = if wallet == "wx-chan" { "HKD" } else { "CNY" };
         shift.report.balance(
             &format!("wechatpay/{wallet}"),
             currency,
-            minor(start, 2),
-            end,
-            minor(start - spent, 2),
+            (minor(start, 2), end, minor(start - spent, 2)),
+            &[order],
         );
     }
 }
@@ -192,16 +190,22 @@ pub async fn alipayplus(shift: &mut Shift) {
     shift.report.balance(
         "alipayplus/ap-wei",
         "CNY",
-        minor(100_000, 2),
-        end("ap-wei", 2),
-        minor(100_000 - 5_736, 2),
+        (
+            minor(100_000, 2),
+            end("ap-wei", 2),
+            minor(100_000 - 5_736, 2),
+        ),
+        &["shift-301"],
     );
     shift.report.balance(
         "alipayplus/ap-kim",
         "KRW",
-        minor(500_000, 0),
-        end("ap-kim", 0),
-        minor(500_000 - 31_920, 0),
+        (
+            minor(500_000, 0),
+            end("ap-kim", 0),
+            minor(500_000 - 31_920, 0),
+        ),
+        &["shift-302"],
     );
 }
 
