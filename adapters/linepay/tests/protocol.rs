@@ -481,3 +481,94 @@ async fn a_refused_check_is_unknown_never_a_decline() {
         PayOutcome::Succeeded(_)
     ));
 }
+
+/// An adapter configured for the simulator's channel in `currency`, as a Taiwanese or Thai
+/// deployment would be.
+fn regional_adapter(w: &World, currency: iso_currency::Currency) -> Arc<dyn WalletNetwork> {
+    let channel = w.control.channel(currency).unwrap();
+    let mut config = kakehashi_linepay::sim::adapter_config(&w.sim.base_url, channel);
+    // The switch takes code_patterns for its routing table before the adapter sees them.
+    let patterns = config.remove("code_patterns").unwrap();
+    assert_eq!(patterns.as_array().unwrap().len(), 1);
+    kakehashi_linepay::factory()
+        .build(&config, Arc::new(w.clock.clone()))
+        .unwrap()
+}
+
+fn in_currency<R>(mut request: R, currency: &str, set: impl Fn(&mut R, Money)) -> R {
+    let amount = Money::parse("150", currency).unwrap();
+    set(&mut request, amount);
+    request
+}
+
+#[tokio::test]
+async fn taiwan_and_thailand_channels_take_their_own_currency_and_mycode() {
+    use iso_currency::Currency;
+    let w = world().await;
+    for (currency, length) in [(Currency::TWD, 18), (Currency::THB, 12)] {
+        let code_name = currency.code();
+        let adapter = regional_adapter(&w, currency);
+        let wallet = format!("wallet-{code_name}");
+        w.control
+            .add_wallet_in(&wallet, currency, yen(1_000))
+            .unwrap();
+        let code = w.control.issue_code(&wallet).unwrap();
+        assert_eq!(code.len(), length, "{code_name} MyCode length");
+
+        let order = format!("{code_name}-1");
+        let paid = adapter
+            .pay(&in_currency(pay(&order, "1", &code), code_name, |r, m| {
+                r.amount = m
+            }))
+            .await;
+        assert!(
+            matches!(paid, PayOutcome::Succeeded(_)),
+            "{code_name}: {paid:?}"
+        );
+        assert_eq!(w.control.balance(&wallet), Some(yen(850)));
+        let refunded = adapter
+            .refund(&in_currency(refund(&order, "1", "1"), code_name, |r, m| {
+                r.amount = m;
+                r.payment_amount = m;
+            }))
+            .await;
+        assert!(
+            matches!(refunded, RefundOutcome::Succeeded { .. }),
+            "{refunded:?}"
+        );
+        assert_eq!(w.control.balance(&wallet), Some(yen(1_000)));
+
+        // A yen price on this channel is refused with LINE Pay's currency code...
+        let code = w.control.issue_code(&wallet).unwrap();
+        assert_eq!(
+            declined(
+                &adapter
+                    .pay(&pay(&format!("{code_name}-2"), "150", &code))
+                    .await
+            ),
+            (DeclineReason::CurrencyNotSupported, "1178".into())
+        );
+        // ...and the Japanese channel cannot see this channel's orders.
+        assert!(matches!(
+            w.adapter.query(&query(&order, "150")).await,
+            PayOutcome::Unknown { .. } | PayOutcome::Declined { .. }
+        ));
+        assert!(w.control.order(&order).is_some());
+    }
+    // A Japanese customer's MyCode does not pay on the Taiwanese channel.
+    w.control.add_wallet("jp", yen(1_000)).unwrap();
+    let jp_code = w.control.issue_code("jp").unwrap();
+    let taiwan = regional_adapter(&w, Currency::TWD);
+    assert_eq!(
+        declined(
+            &taiwan
+                .pay(&in_currency(pay("TW-3", "1", &jp_code), "TWD", |r, m| r
+                    .amount =
+                    m))
+                .await
+        )
+        .1,
+        "1178"
+    );
+    assert_eq!(w.control.balance("jp"), Some(yen(1_000)));
+}

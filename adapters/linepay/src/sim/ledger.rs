@@ -34,6 +34,8 @@ pub struct OrderView {
     pub amount: Decimal,
     pub refunded: Decimal,
     pub status: OrderStatus,
+    /// The channel (region) the order was paid on; other channels cannot see it.
+    pub currency: Currency,
 }
 
 #[derive(Debug)]
@@ -113,10 +115,17 @@ impl Ledger {
             self.codes
                 .retain(|_, c| !c.used && now_ms - c.issued_at_ms <= ONE_TIME_KEY_TTL_MS);
         }
+        let currency = self
+            .wallets
+            .get(wallet_id)
+            .map_or(Currency::JPY, |w| w.currency);
+        let (prefix, length) = super::code_format(currency);
+        let digits = length.saturating_sub(prefix.len()).clamp(1, 18);
+        let span = 10u64.pow(digits as u32);
         loop {
-            let tail: u64 = self.rng.random_range(0..1_000_000_000);
-            let code = format!("{CODE_PREFIX}{tail:09}");
-            debug_assert_eq!(code.len(), CODE_LENGTH);
+            let tail: u64 = self.rng.random_range(0..span);
+            let code = format!("{prefix}{tail:0digits$}");
+            debug_assert_eq!(code.len(), length);
             if !self.codes.contains_key(&code) {
                 self.codes.insert(
                     code.clone(),
@@ -133,6 +142,15 @@ impl Ledger {
 
     pub fn balance(&self, wallet_id: &str) -> Option<Decimal> {
         self.wallets.get(wallet_id).map(|w| w.balance)
+    }
+
+    pub fn wallet_currency(&self, wallet_id: &str) -> Option<Currency> {
+        self.wallets.get(wallet_id).map(|w| w.currency)
+    }
+
+    /// An order as the channel for `currency` sees it: orders of other channels do not exist.
+    fn order_on(&self, order_id: &str, currency: Currency) -> Option<&OrderView> {
+        self.orders.get(order_id).filter(|o| o.currency == currency)
     }
 
     pub fn order(&self, order_id: &str) -> Option<OrderView> {
@@ -193,6 +211,7 @@ impl Ledger {
                 amount: pay.amount,
                 refunded: Decimal::ZERO,
                 status: OrderStatus::Complete,
+                currency: channel_currency,
             },
         );
         let info = wire::PayInfo {
@@ -207,7 +226,7 @@ impl Ledger {
         ("0000", "Success.", serde_json::to_string(&info).ok())
     }
 
-    pub fn check(&self, order_id: &str) -> Answer {
+    pub fn check(&self, order_id: &str, channel_currency: Currency) -> Answer {
         if self.failed_orders.contains(order_id) {
             let info = wire::CheckInfo {
                 status: "FAIL".into(),
@@ -217,7 +236,7 @@ impl Ledger {
             };
             return ("0000", "Success.", serde_json::to_string(&info).ok());
         }
-        let Some(order) = self.orders.get(order_id) else {
+        let Some(order) = self.order_on(order_id, channel_currency) else {
             return ("1150", "Transaction record not found.", None);
         };
         let status = match order.status {
@@ -239,8 +258,8 @@ impl Ledger {
 
     /// Void applies to authorizations; every simulated payment is captured at once, so a
     /// completed order answers 1155 (refund it instead), as LINE Pay does.
-    pub fn void(&mut self, order_id: &str) -> Answer {
-        match self.orders.get(order_id).map(|o| o.status) {
+    pub fn void(&mut self, order_id: &str, channel_currency: Currency) -> Answer {
+        match self.order_on(order_id, channel_currency).map(|o| o.status) {
             None => ("1150", "Transaction record not found.", None),
             Some(OrderStatus::Voided | OrderStatus::Refunded) => {
                 ("1165", "Already voided or refunded.", None)
@@ -253,9 +272,19 @@ impl Ledger {
         }
     }
 
-    pub fn refund(&mut self, order_id: &str, amount: Option<Decimal>, now_ms: i64) -> Answer {
+    pub fn refund(
+        &mut self,
+        order_id: &str,
+        channel_currency: Currency,
+        amount: Option<Decimal>,
+        now_ms: i64,
+    ) -> Answer {
         let refund_id = self.new_transaction_id();
-        let Some(order) = self.orders.get_mut(order_id) else {
+        let Some(order) = self
+            .orders
+            .get_mut(order_id)
+            .filter(|o| o.currency == channel_currency)
+        else {
             return ("1150", "Transaction record not found.", None);
         };
         if order.status != OrderStatus::Complete {

@@ -3,6 +3,12 @@
 //! wallet that expire after 5 minutes and work once, one currency per channel, duplicate
 //! orderIds refused, wallet balances that move only with money. Business errors are HTTP 200
 //! with LINE Pay's return codes; 5xx, hangs and garbage only come from injected faults.
+//!
+//! Like LINE Pay, each merchant channel settles in exactly one currency. The simulator hosts
+//! three channels: JPY (the Japanese service, closed in 2025; the default), TWD (Taiwan) and
+//! THB (Thailand). Each region's MyCode has its own length (JP 19, TW 18, TH 12 digits); the
+//! prefixes are the simulator's own, since LINE Pay does not publish them (a real TW/TH
+//! deployment sets `code_patterns` from LINE Pay's onboarding pack).
 mod ledger;
 mod routes;
 
@@ -31,6 +37,46 @@ pub const CODES_MAX: usize = 100_000;
 pub const SIM_CHANNEL_ID: &str = "1656000000";
 pub const SIM_CHANNEL_SECRET: &str = "kakehashi-sim-linepay-channel-secret";
 
+/// A merchant channel: its credentials and its one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: String,
+    pub secret: String,
+    pub currency: Currency,
+}
+
+/// The MyCode format of a region, by its channel currency: (prefix, length).
+pub fn code_format(currency: Currency) -> (&'static str, usize) {
+    match currency {
+        Currency::TWD => ("900001", 18),
+        Currency::THB => ("900002", 12),
+        _ => (ledger::CODE_PREFIX, ledger::CODE_LENGTH),
+    }
+}
+
+fn sim_channels() -> Vec<Channel> {
+    [
+        (SIM_CHANNEL_ID, SIM_CHANNEL_SECRET, Currency::JPY),
+        (
+            "1656000001",
+            "kakehashi-sim-linepay-taiwan-secret",
+            Currency::TWD,
+        ),
+        (
+            "1656000002",
+            "kakehashi-sim-linepay-thailand-secret",
+            Currency::THB,
+        ),
+    ]
+    .into_iter()
+    .map(|(id, secret, currency)| Channel {
+        id: id.into(),
+        secret: secret.into(),
+        currency,
+    })
+    .collect()
+}
+
 /// The simulator's handle: wallets, one-time keys, orders and fault injection. Shared by the
 /// HTTP routes, the `/_sim` control routes and tests.
 #[derive(Debug)]
@@ -39,10 +85,8 @@ pub struct SimControl {
     faults: Faults<Operation>,
     nonces: Mutex<ReplayGuard<String>>,
     clock: Arc<dyn Clock>,
-    pub channel_id: String,
-    pub channel_secret: String,
-    /// The channel's one currency.
-    pub currency: Currency,
+    /// The merchant channels, the default (JPY) first.
+    pub channels: Vec<Channel>,
 }
 
 /// The API operations faults can target.
@@ -58,16 +102,23 @@ pub enum Operation {
 // === impl SimControl ===
 
 impl SimControl {
-    pub fn new(seed: u64, clock: Arc<dyn Clock>, currency: Currency) -> Self {
+    pub fn new(seed: u64, clock: Arc<dyn Clock>) -> Self {
         Self {
             state: Mutex::new(ledger::Ledger::new(StdRng::seed_from_u64(seed))),
             faults: Faults::default(),
             nonces: Mutex::new(ReplayGuard::new(NONCES_MAX)),
             clock,
-            channel_id: SIM_CHANNEL_ID.into(),
-            channel_secret: SIM_CHANNEL_SECRET.into(),
-            currency,
+            channels: sim_channels(),
         }
+    }
+
+    /// The channel that settles in `currency`.
+    pub fn channel(&self, currency: Currency) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.currency == currency)
+    }
+
+    fn channel_by_id(&self, id: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.id == id)
     }
 
     fn ledger(&self) -> MutexGuard<'_, ledger::Ledger> {
@@ -78,12 +129,25 @@ impl SimControl {
         self.clock.now_ms()
     }
 
-    /// Adds (or resets) a test wallet holding `balance` in the channel's currency.
+    /// Adds (or resets) a Japanese test wallet holding `balance` yen.
     pub fn add_wallet(&self, wallet_id: &str, balance: Decimal) -> Result<(), String> {
-        self.ledger().add_wallet(wallet_id, self.currency, balance)
+        self.add_wallet_in(wallet_id, Currency::JPY, balance)
     }
 
-    /// Issues a one-time key (19 digits, JP MyCode format) for the wallet, valid 5 minutes.
+    /// Adds (or resets) a test wallet in a region's currency (JPY, TWD or THB).
+    pub fn add_wallet_in(
+        &self,
+        wallet_id: &str,
+        currency: Currency,
+        balance: Decimal,
+    ) -> Result<(), String> {
+        if self.channel(currency).is_none() {
+            return Err(format!("no LINE Pay region uses {}", currency.code()));
+        }
+        self.ledger().add_wallet(wallet_id, currency, balance)
+    }
+
+    /// Issues a one-time key for the wallet in its region's MyCode format, valid 5 minutes.
     pub fn issue_code(&self, wallet_id: &str) -> Result<String, String> {
         let now = self.now_ms();
         self.ledger().issue_code(wallet_id, now)
@@ -91,6 +155,15 @@ impl SimControl {
 
     pub fn balance(&self, wallet_id: &str) -> Option<Decimal> {
         self.ledger().balance(wallet_id)
+    }
+
+    /// The wallet's currency and balance.
+    pub fn wallet(&self, wallet_id: &str) -> Option<(Currency, Decimal)> {
+        let ledger = self.ledger();
+        Some((
+            ledger.wallet_currency(wallet_id)?,
+            ledger.balance(wallet_id)?,
+        ))
     }
 
     pub fn order(&self, order_id: &str) -> Option<OrderView> {
@@ -125,16 +198,35 @@ impl SimControl {
     }
 }
 
-/// Serves the simulator on `options.bind` with a JPY channel.
-pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, AdapterError> {
-    spawn_with_currency(options, Currency::JPY).await
+/// The adapter configuration that talks to this simulator's channel for `currency`, with the
+/// code pattern of that region's MyCode.
+pub fn adapter_config(base_url: &str, channel: &Channel) -> toml::Table {
+    let mut config = toml::Table::new();
+    config.insert("base_url".into(), base_url.into());
+    config.insert("channel_id".into(), channel.id.clone().into());
+    config.insert("channel_secret".into(), channel.secret.clone().into());
+    config.insert(
+        "currencies".into(),
+        toml::Value::Array(vec![channel.currency.code().into()]),
+    );
+    if channel.currency != Currency::JPY {
+        let (prefix, length) = code_format(channel.currency);
+        let mut row = toml::Table::new();
+        row.insert("prefix".into(), prefix.into());
+        row.insert("length_min".into(), (length as i64).into());
+        row.insert("length_max".into(), (length as i64).into());
+        row.insert("brand".into(), "LINE Pay".into());
+        config.insert(
+            "code_patterns".into(),
+            toml::Value::Array(vec![toml::Value::Table(row)]),
+        );
+    }
+    config
 }
 
-pub async fn spawn_with_currency(
-    options: SimulatorOptions,
-    currency: Currency,
-) -> Result<RunningSimulator, AdapterError> {
-    let control = Arc::new(SimControl::new(options.seed, options.clock, currency));
+/// Serves the simulator on `options.bind`; its printed adapter config is the JPY channel's.
+pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, AdapterError> {
+    let control = Arc::new(SimControl::new(options.seed, options.clock));
     let listener = tokio::net::TcpListener::bind(options.bind)
         .await
         .map_err(|e| AdapterError::Simulator(format!("bind {}: {e}", options.bind)))?;
@@ -148,17 +240,11 @@ pub async fn spawn_with_currency(
         }
     });
     let base_url = format!("http://{addr}");
-    let mut adapter_config = toml::Table::new();
-    adapter_config.insert("base_url".into(), base_url.clone().into());
-    adapter_config.insert("channel_id".into(), control.channel_id.clone().into());
-    adapter_config.insert(
-        "channel_secret".into(),
-        control.channel_secret.clone().into(),
-    );
-    adapter_config.insert(
-        "currencies".into(),
-        toml::Value::Array(vec![currency.code().into()]),
-    );
+    let default_channel = control
+        .channels
+        .first()
+        .ok_or_else(|| AdapterError::Simulator("no channel".into()))?;
+    let adapter_config = adapter_config(&base_url, default_channel);
     Ok(RunningSimulator {
         addr,
         base_url,

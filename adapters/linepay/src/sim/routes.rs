@@ -12,6 +12,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use iso_currency::Currency;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -93,17 +94,18 @@ async fn before(control: &SimControl, operation: Operation) -> Result<bool, Resp
 }
 
 /// Checks the channel, nonce and HMAC over the exact bytes received.
+/// Returns the channel's currency.
 fn authenticate(
     control: &SimControl,
     headers: &HeaderMap,
     path: &str,
     payload: &[u8],
-) -> Result<(), Response> {
+) -> Result<Currency, Response> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let refuse = |message: &'static str| Err(envelope(("1106", message, None)));
-    if header("X-LINE-ChannelId") != Some(control.channel_id.as_str()) {
+    let Some(channel) = header("X-LINE-ChannelId").and_then(|id| control.channel_by_id(id)) else {
         return refuse("Header information error (channel).");
-    }
+    };
     let Some(nonce) =
         header("X-LINE-Authorization-Nonce").filter(|n| !n.is_empty() && n.len() <= 128)
     else {
@@ -112,13 +114,13 @@ fn authenticate(
     let Some(signature) = header("X-LINE-Authorization") else {
         return refuse("Header information error (authorization).");
     };
-    if !sign::verify(&control.channel_secret, path, payload, nonce, signature) {
+    if !sign::verify(&channel.secret, path, payload, nonce, signature) {
         return refuse("Header information error (signature).");
     }
     if !control.remember_nonce(nonce) {
         return refuse("Header information error (nonce already used).");
     }
-    Ok(())
+    Ok(channel.currency)
 }
 
 /// Answers, or (after `HangAfterProcessing`) never answers.
@@ -134,9 +136,10 @@ async fn pay(State(control): Sim, headers: HeaderMap, body: Bytes) -> Response {
         Ok(hang) => hang,
         Err(response) => return response,
     };
-    if let Err(response) = authenticate(&control, &headers, wire::PAY_PATH, &body) {
-        return response;
-    }
+    let currency = match authenticate(&control, &headers, wire::PAY_PATH, &body) {
+        Ok(currency) => currency,
+        Err(response) => return response,
+    };
     let request: wire::PayRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(_) => return envelope(("2102", "JSON data format error.", None)),
@@ -165,7 +168,7 @@ async fn pay(State(control): Sim, headers: HeaderMap, body: Bytes) -> Response {
         currency: &request.currency,
         now_ms: control.now_ms(),
     };
-    let answer = control.ledger().pay(&pay, control.currency);
+    let answer = control.ledger().pay(&pay, currency);
     finish(answer, hang).await
 }
 
@@ -180,10 +183,11 @@ async fn check(
         Err(response) => return response,
     };
     let query = uri.query().unwrap_or("").as_bytes();
-    if let Err(response) = authenticate(&control, &headers, uri.path(), query) {
-        return response;
-    }
-    let answer = control.ledger().check(&order_id);
+    let currency = match authenticate(&control, &headers, uri.path(), query) {
+        Ok(currency) => currency,
+        Err(response) => return response,
+    };
+    let answer = control.ledger().check(&order_id, currency);
     finish(answer, hang).await
 }
 
@@ -198,10 +202,11 @@ async fn void(
         Ok(hang) => hang,
         Err(response) => return response,
     };
-    if let Err(response) = authenticate(&control, &headers, uri.path(), &body) {
-        return response;
-    }
-    let answer = control.ledger().void(&order_id);
+    let currency = match authenticate(&control, &headers, uri.path(), &body) {
+        Ok(currency) => currency,
+        Err(response) => return response,
+    };
+    let answer = control.ledger().void(&order_id, currency);
     finish(answer, hang).await
 }
 
@@ -216,9 +221,10 @@ async fn refund(
         Ok(hang) => hang,
         Err(response) => return response,
     };
-    if let Err(response) = authenticate(&control, &headers, uri.path(), &body) {
-        return response;
-    }
+    let currency = match authenticate(&control, &headers, uri.path(), &body) {
+        Ok(currency) => currency,
+        Err(response) => return response,
+    };
     let request: wire::RefundRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(_) => return envelope(("2102", "JSON data format error.", None)),
@@ -229,18 +235,28 @@ async fn refund(
         Some(Err(_)) => return envelope(("2101", "Parameter error (refundAmount).", None)),
     };
     let now = control.now_ms();
-    let answer = control.ledger().refund(&order_id, amount, now);
+    let answer = control.ledger().refund(&order_id, currency, amount, now);
     finish(answer, hang).await
 }
 
+/// `{"id": "tanaka", "balance": "10000"}`, optionally `"currency": "TWD"` (default JPY).
+/// The balance is a decimal string, never a JSON number (no floats near money).
 #[derive(Deserialize)]
 struct NewWallet {
     id: String,
+    #[serde(with = "rust_decimal::serde::str")]
     balance: Decimal,
+    #[serde(default)]
+    currency: Option<String>,
 }
 
 async fn add_wallet(State(control): Sim, axum::Json(wallet): axum::Json<NewWallet>) -> Response {
-    match control.add_wallet(&wallet.id, wallet.balance) {
+    let currency = match wallet.currency.as_deref().map(Currency::from_code) {
+        None => Currency::JPY,
+        Some(Some(c)) => c,
+        Some(None) => return (StatusCode::BAD_REQUEST, "unknown currency").into_response(),
+    };
+    match control.add_wallet_in(&wallet.id, currency, wallet.balance) {
         Ok(()) => (
             StatusCode::CREATED,
             axum::Json(serde_json::json!({ "id": wallet.id })),
@@ -251,9 +267,9 @@ async fn add_wallet(State(control): Sim, axum::Json(wallet): axum::Json<NewWalle
 }
 
 async fn wallet(State(control): Sim, Path(wallet_id): Path<String>) -> Response {
-    match control.balance(&wallet_id) {
-        Some(balance) => axum::Json(serde_json::json!({
-            "id": wallet_id, "currency": control.currency.code(), "balance": balance.to_string()
+    match control.wallet(&wallet_id) {
+        Some((currency, balance)) => axum::Json(serde_json::json!({
+            "id": wallet_id, "currency": currency.code(), "balance": balance.to_string()
         }))
         .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
