@@ -11,7 +11,7 @@ use kakehashi_adapter_core::{
     SimulatorOptions, WalletNetwork,
 };
 use kakehashi_wechatpay::sign::{self, SignType};
-use kakehashi_wechatpay::sim::{SIM_API_KEY, SIM_APPID, SIM_MCH_ID, WalletKind};
+use kakehashi_wechatpay::sim::{ReverseWindow, SIM_API_KEY, SIM_APPID, SIM_MCH_ID, WalletKind};
 use kakehashi_wechatpay::xml::{self, Fields};
 use kakehashi_wechatpay::{Operation, SimControl};
 use rust_decimal::Decimal;
@@ -181,6 +181,12 @@ async fn a_payment_that_never_resolves_is_reversed_after_15_seconds_and_no_money
         }
     );
     w.clock.advance_ms(15_000);
+    // The customer is still at the PIN prompt: WeChat Pay closes it and says recall=Y...
+    assert!(matches!(
+        w.adapter.reverse(&reverse("W3", "1000", START_MS)).await,
+        ReverseOutcome::Retry { .. }
+    ));
+    // ...so the adapter reverses again, and this time it is confirmed.
     assert_eq!(
         w.adapter.reverse(&reverse("W3", "1000", START_MS)).await,
         ReverseOutcome::Reversed
@@ -307,6 +313,114 @@ async fn a_refund_the_cny_pool_cannot_cover_is_not_taken_until_sent_again() {
     ));
     // ¥500 at 0.0478 is CNY 23.90, paid once from the pool and back in the wallet once.
     assert_eq!(w.control.balance("mei"), Some(100_000 - 9_560 + 2_390));
+}
+
+#[tokio::test]
+async fn past_the_reverse_window_wechat_refuses_and_says_refund() {
+    let w = world().await;
+    w.control.set_reverse_window(ReverseWindow::SameDay);
+    w.control
+        .add_wallet("lin", WalletKind::Mainland, 100_000, None)
+        .unwrap();
+    let code = w.control.issue_code("lin").unwrap();
+    assert!(matches!(
+        w.adapter.pay(&pay("W8", "1000", &code)).await,
+        PayOutcome::Succeeded(_)
+    ));
+    // START_MS is 09:00 China time; past midnight the same-day window has closed.
+    w.clock.advance_ms(15 * 3_600_000 + 1);
+    assert!(matches!(
+        w.adapter.reverse(&reverse("W8", "1000", START_MS)).await,
+        ReverseOutcome::Refused { network_code, .. } if network_code == "REVERSE_EXPIRE"
+    ));
+    assert_eq!(
+        w.control.balance("lin"),
+        Some(100_000 - 4_780),
+        "still paid"
+    );
+
+    // With the seven-day window the same order could still have been reversed.
+    w.control.set_reverse_window(ReverseWindow::SevenDays);
+    assert_eq!(
+        w.adapter.reverse(&reverse("W8", "1000", START_MS)).await,
+        ReverseOutcome::Reversed
+    );
+    assert_eq!(w.control.balance("lin"), Some(100_000));
+}
+
+#[tokio::test]
+async fn an_md5_configured_adapter_pays_and_the_simulator_checks_md5() {
+    let w = world().await;
+    let mut config = w.sim.adapter_config.clone();
+    config.insert("sign_type".into(), "MD5".into());
+    let md5 = kakehashi_wechatpay::factory()
+        .build(&config, Arc::new(w.clock.clone()))
+        .unwrap();
+    w.control
+        .add_wallet("hu", WalletKind::Mainland, 100_000, None)
+        .unwrap();
+    let code = w.control.issue_code("hu").unwrap();
+    assert!(matches!(
+        md5.pay(&pay("M1", "1000", &code)).await,
+        PayOutcome::Succeeded(_)
+    ));
+    assert!(matches!(
+        md5.query(&query("M1", "1000")).await,
+        PayOutcome::Succeeded(_)
+    ));
+    // An MD5 request whose signature was made with the wrong key is refused.
+    let mut bad = config.clone();
+    bad.insert("api_key".into(), "0".repeat(32).into());
+    let forged = kakehashi_wechatpay::factory()
+        .build(&bad, Arc::new(w.clock.clone()))
+        .unwrap();
+    assert!(matches!(
+        forged.query(&query("M1", "1000")).await,
+        PayOutcome::Unknown { .. }
+    ));
+}
+
+#[tokio::test]
+async fn an_unregistered_sub_merchant_and_a_reused_order_number_are_refused() {
+    let w = world().await;
+    w.control
+        .add_wallet("gao", WalletKind::Mainland, 100_000, None)
+        .unwrap();
+    let mut stranger = pay("S1", "1000", &w.control.issue_code("gao").unwrap());
+    stranger.merchant.network_merchant_id = Some("1900000999".into());
+    assert_eq!(
+        w.adapter.pay(&stranger).await,
+        PayOutcome::Declined {
+            reason: DeclineReason::MerchantNotEnabled,
+            network_code: "MCHID_NOT_EXIST".into()
+        }
+    );
+    w.control.add_sub_merchant("1900000999").unwrap();
+    let mut registered = pay("S2", "1000", &w.control.issue_code("gao").unwrap());
+    registered.merchant.network_merchant_id = Some("1900000999".into());
+    assert!(matches!(
+        w.adapter.pay(&registered).await,
+        PayOutcome::Succeeded(_)
+    ));
+
+    // Our own order number again, for an order that did not succeed: OUT_TRADE_NO_USED,
+    // which means "ask before deciding", never a second charge.
+    w.control
+        .add_wallet("poor", WalletKind::Mainland, 100, None)
+        .unwrap();
+    assert!(matches!(
+        w.adapter
+            .pay(&pay("S3", "1000", &w.control.issue_code("poor").unwrap()))
+            .await,
+        PayOutcome::Declined { .. }
+    ));
+    assert!(matches!(
+        w.adapter
+            .pay(&pay("S3", "1000", &w.control.issue_code("gao").unwrap()))
+            .await,
+        PayOutcome::Unknown { .. }
+    ));
+    assert_eq!(w.control.balance("gao"), Some(100_000 - 4_780));
 }
 
 #[tokio::test]

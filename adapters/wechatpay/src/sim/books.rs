@@ -126,6 +126,32 @@ pub(super) struct Books {
     /// Cross-border refunds to mainland wallets are paid from the day's unconverted CNY
     /// (fen); when it is short, `refund` answers NOTENOUGH. `None`: never short.
     refund_pool_fen: Option<i64>,
+    /// How long after creation an order may be reversed (then REVERSE_EXPIRE: refund it).
+    reverse_window: ReverseWindow,
+}
+
+/// WeChat Pay's documents disagree on how long reverse is allowed: "the same day" (the
+/// Quick Pay guide) or "within 7 days" (the revoke pages). The simulator can play either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReverseWindow {
+    /// Until midnight China time on the day of the order.
+    SameDay,
+    /// Seven days after the order.
+    SevenDays,
+}
+
+impl ReverseWindow {
+    fn closes_at_ms(self, created_ms: i64) -> i64 {
+        const DAY_MS: i64 = 86_400_000;
+        match self {
+            Self::SameDay => {
+                let offset = CST_OFFSET_MINUTES * 60_000;
+                ((created_ms + offset).div_euclid(DAY_MS) + 1) * DAY_MS - offset
+            }
+            Self::SevenDays => created_ms.saturating_add(7 * DAY_MS),
+        }
+    }
 }
 
 /// A business answer: `Ok(fields)` for result_code SUCCESS, `Err((err_code, des))` for FAIL
@@ -149,7 +175,12 @@ impl Books {
             orders: HashMap::new(),
             refunds: HashMap::new(),
             refund_pool_fen: None,
+            reverse_window: ReverseWindow::SevenDays,
         }
+    }
+
+    pub fn set_reverse_window(&mut self, window: ReverseWindow) {
+        self.reverse_window = window;
     }
 
     pub fn set_refund_pool(&mut self, fen: Option<i64>) {
@@ -429,6 +460,17 @@ impl Books {
         };
         if order.refunded > 0 {
             return fail("REVERSE_EXPIRE", "订单已退款，不能撤销");
+        }
+        if order.state != State::Revoked
+            && now_ms >= self.reverse_window.closes_at_ms(order.created_ms)
+        {
+            return fail("REVERSE_EXPIRE", "订单已超过撤销期限，请走退款");
+        }
+        if order.state == State::UserPaying {
+            // The customer is still at the PIN prompt: WeChat Pay closes it, and asks the
+            // caller to reverse again (recall=Y) to confirm.
+            order.state = State::Revoked;
+            return recall("SYSTEMERROR", "用户支付中，已关闭，请再次撤销");
         }
         if order.state == State::Success
             && let Some(w) = self.wallets.get_mut(&order.wallet_id)

@@ -14,7 +14,7 @@ use kakehashi_adapter_core::{AdapterError, Clock, RunningSimulator, SimulatorOpt
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-pub use books::{OrderView, WalletKind};
+pub use books::{OrderView, ReverseWindow, WalletKind};
 
 pub const SIM_APPID: &str = "wx2421b1c4370ec43b";
 pub const SIM_MCH_ID: &str = "10000100";
@@ -44,7 +44,14 @@ pub struct SimControl {
     nonces: Mutex<ReplayGuard<String>>,
     clock: Arc<dyn Clock>,
     pub api_key: String,
+    /// The merchants registered under this institution (`sub_mch_id`); others are refused.
+    sub_merchants: Mutex<std::collections::BTreeSet<String>>,
 }
+
+/// The sub-merchant every simulator starts with (the one in WeChat Pay's own samples).
+pub const SIM_SUB_MCH_ID: &str = "1900000109";
+/// Sub-merchants a simulator will register, so a sandbox cannot grow without limit.
+const SUB_MERCHANTS_MAX: usize = 10_000;
 
 // === impl SimControl ===
 
@@ -56,7 +63,28 @@ impl SimControl {
             nonces: Mutex::new(ReplayGuard::new(NONCES_MAX)),
             clock,
             api_key: SIM_API_KEY.into(),
+            sub_merchants: Mutex::new([SIM_SUB_MCH_ID.to_owned()].into()),
         }
+    }
+
+    /// Registers a merchant (`sub_mch_id`) under the simulated institution.
+    pub fn add_sub_merchant(&self, sub_mch_id: &str) -> Result<(), String> {
+        if sub_mch_id.is_empty() || !sub_mch_id.chars().all(|c| c.is_ascii_digit()) {
+            return Err("sub_mch_id is digits".into());
+        }
+        let mut known = self.sub_merchants.lock().unwrap_or_else(|p| p.into_inner());
+        if known.len() >= SUB_MERCHANTS_MAX {
+            return Err("too many sub-merchants".into());
+        }
+        known.insert(sub_mch_id.to_owned());
+        Ok(())
+    }
+
+    fn is_sub_merchant(&self, sub_mch_id: &str) -> bool {
+        self.sub_merchants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(sub_mch_id)
     }
 
     fn books(&self) -> MutexGuard<'_, books::Books> {
@@ -101,6 +129,11 @@ impl SimControl {
     /// `None` (the default): never short.
     pub fn set_refund_pool(&self, fen: Option<i64>) {
         self.books().set_refund_pool(fen);
+    }
+
+    /// How long reverse is allowed after an order (default: seven days).
+    pub fn set_reverse_window(&self, window: books::ReverseWindow) {
+        self.books().set_reverse_window(window);
     }
 
     pub fn inject(&self, operation: Option<Operation>, fault: Fault, times: Option<u32>) {

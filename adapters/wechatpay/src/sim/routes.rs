@@ -40,6 +40,7 @@ fn router(control: Arc<SimControl>) -> Router {
         .route("/_sim/wallets/{id}/codes", post(issue_code))
         .route("/_sim/faults", post(add_fault).delete(clear_faults))
         .route("/_sim/refund-pool", post(set_refund_pool))
+        .route("/_sim/sub-merchants", post(add_sub_merchant))
         .layer(DefaultBodyLimit::max(xml::XML_BYTES_MAX))
         .with_state(control)
 }
@@ -168,6 +169,15 @@ async fn api(
         .is_some_and(|s| !s.is_empty() && s.chars().all(|ch| ch.is_ascii_digit()))
     {
         Err(("LACK_PARAMS", "缺少参数 sub_mch_id", Fields::new()))
+    } else if !request
+        .get("sub_mch_id")
+        .is_some_and(|s| c.is_sub_merchant(s))
+    {
+        Err((
+            "MCHID_NOT_EXIST",
+            "子商户号不存在或未与服务商绑定",
+            Fields::new(),
+        ))
     } else {
         let now = c.now_ms();
         let mut books = c.books();
@@ -280,6 +290,22 @@ async fn add_fault(State(c): Sim, axum::Json(f): axum::Json<NewFault>) -> Status
 async fn clear_faults(State(c): Sim) -> StatusCode {
     c.clear_faults();
     StatusCode::NO_CONTENT
+}
+
+/// `{"id": "1900000110"}` registers a merchant under the simulated institution.
+#[derive(serde::Deserialize)]
+struct SubMerchant {
+    id: String,
+}
+
+async fn add_sub_merchant(
+    State(c): Sim,
+    axum::Json(merchant): axum::Json<SubMerchant>,
+) -> Response {
+    match c.add_sub_merchant(&merchant.id) {
+        Ok(()) => StatusCode::CREATED.into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+    }
 }
 
 /// `{"fen": 5000}` limits today's CNY refund pool; `{"fen": null}` lifts the limit.
