@@ -73,7 +73,9 @@ async fn every_real_shaped_code_reaches_its_network_or_is_refused() {
         ("251001020123456789012345".into(), "alipayplus", None),
         (digits("281010", 24), "alipayplus", Some("KakaoPay")),
         (digits("301012", 24), "alipayplus", Some("TrueMoney")),
-        (digits("281010", 18), "alipayplus", None),
+        // Any agreement digit and any length 16-32: `^(2[5-9]|30)\d<routing>\d*$`.
+        (digits("281010", 18), "alipayplus", Some("KakaoPay")),
+        (digits("287010", 32), "alipayplus", Some("KakaoPay")),
         (digits("28", 15), "", None),
         (digits("28", 33), "", None),
         (digits("24", 18), "", None),

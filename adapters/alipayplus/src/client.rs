@@ -47,18 +47,25 @@ impl AlipayPlus {
             .map_err(|e| bad(format!("alipay_public_key_pem: {e}")))?;
         let http = config.http.build_client(NETWORK_ID)?;
         // General rule: digits, prefix 25-30, 16-24 long, up to 32 accepted. CGCP codes
-        // carry a 3-digit routing number after the prefix and the agreement id (default 1);
-        // those rows name the wallet before the payment (24 digits as in Alipay+'s example).
+        // carry a 3-digit routing number after the prefix and a 1-digit agreement id
+        // (`^(2[5-9]|30)\d<routing>\d*$`): those rows name the wallet before the payment, one
+        // per prefix and agreement digit, since the code table matches plain prefixes.
         let mut code_patterns: Vec<CodePattern> = PREFIXES
             .iter()
             .map(|p| CodePattern::new(p, 16, 32))
             .collect();
         for wallet in &config.wallets {
             for p in PREFIXES {
-                code_patterns.push(
-                    CodePattern::new(&format!("{p}1{}", wallet.routing_number), 24, 24)
+                for agreement in 0..=9 {
+                    code_patterns.push(
+                        CodePattern::new(
+                            &format!("{p}{agreement}{}", wallet.routing_number),
+                            16,
+                            32,
+                        )
                         .with_brand(&wallet.brand),
-                );
+                    );
+                }
             }
         }
         let profile = NetworkProfile {
