@@ -249,6 +249,36 @@ mod tests {
         );
     }
 
+    /// Pinned to an independent implementation (Python `cryptography`; see
+    /// `tests/vectors/README.md`): PKCS#1 v1.5 signatures are deterministic, so the same key
+    /// and content must give the same bytes.
+    #[test]
+    fn the_signature_matches_an_independent_rsa256_implementation() {
+        let private = include_str!("../tests/vectors/test-only-private-key.pem");
+        let public = include_str!("../tests/vectors/test-only-public-key.pem");
+        let expected = include_str!("../tests/vectors/signature.txt").trim();
+        let documented = content(
+            "POST",
+            "/aps/api/v1/payments/pay",
+            "SANDBOX_5YC47N2ZQHJ004124",
+            "2025-02-20T08:51:49.09Z",
+            br#"{"paymentRequestId":"pay_1"}"#,
+        );
+        let header = Signer::from_pkcs8_pem(private)
+            .unwrap()
+            .header(&documented)
+            .unwrap();
+        assert_eq!(
+            header,
+            format!("algorithm=RSA256,keyVersion=1,signature={expected}")
+        );
+        assert!(
+            Verifier::from_pem(public)
+                .unwrap()
+                .verify_header(&header, &documented)
+        );
+    }
+
     #[test]
     fn url_encoding_round_trips_base64() {
         let b64 = "ab+/cd==";
