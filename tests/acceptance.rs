@@ -1,5 +1,6 @@
 //! A till's shift, end to end: a real tonic client over loopback, the real switch on SQLite,
 //! the LINE Pay simulator speaking the real protocol. Each test is one story.
+use kakehashi_linepay::Operation;
 use kakehashi_proto::v1::{DeclineReason, PaymentState, RefundState};
 use tonic::Code;
 
@@ -87,6 +88,15 @@ async fn a_network_timeout_is_checked_then_voided_and_no_money_moves() {
     assert_eq!(
         history,
         vec!["RECEIVED", "AUTHORIZING", "REVERSING", "REVERSED"]
+    );
+    // Once the network was back the switch checked the order, and voided it at the deadline.
+    let sim = lp::control(&switch);
+    assert!(sim.requests_seen(Operation::Check) >= 1, "checked");
+    assert!(sim.requests_seen(Operation::Void) >= 1, "voided");
+    assert_eq!(
+        sim.requests_seen(Operation::Pay),
+        0,
+        "the hung pay never arrived"
     );
 }
 

@@ -56,12 +56,16 @@ pub fn content_hash(parts: &[&str]) -> String {
 // === impl PayCommand ===
 
 impl PayCommand {
+    /// The code enters only by its last 4 digits: a full code's hash is stored with the
+    /// payment, and a one-time code has few enough values (about 10^9 for LINE Pay JP) to be
+    /// brute-forced from it. A retry with another code that shares the last 4 is a replay:
+    /// it gets the stored answer and charges nothing.
     pub fn content_hash(&self) -> String {
         content_hash(&[
             "pay",
             &self.amount.value_string(),
             self.amount.currency_code(),
-            self.code.expose(),
+            &self.code.masked(),
             &self.description,
         ])
     }
@@ -92,5 +96,28 @@ impl RefundCommand {
             ]),
             None => content_hash(&["refund", self.merchant_order_id.as_str(), "rest"]),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pay(code: &str) -> PayCommand {
+        PayCommand {
+            merchant_order_id: ClientKey::parse("o-1").unwrap(),
+            amount: Money::parse("1200", "JPY").unwrap(),
+            code: PaymentCode::parse(code).unwrap(),
+            description: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_holds_only_the_codes_last_four_digits() {
+        let a = pay("9000000000123451234").content_hash();
+        assert_eq!(a, pay("9000000000987651234").content_hash());
+        assert_ne!(a, pay("9000000000123455678").content_hash());
+        let full = content_hash(&["pay", "1200", "JPY", "9000000000123451234", ""]);
+        assert_ne!(a, full, "the full code is not what is hashed");
     }
 }

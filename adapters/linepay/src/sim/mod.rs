@@ -87,10 +87,12 @@ pub struct SimControl {
     clock: Arc<dyn Clock>,
     /// The merchant channels, the default (JPY) first.
     pub channels: Vec<Channel>,
+    /// Authenticated requests per operation, so tests can see what the switch asked.
+    seen: Mutex<std::collections::HashMap<Operation, usize>>,
 }
 
 /// The API operations faults can target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Operation {
     Pay,
@@ -109,6 +111,7 @@ impl SimControl {
             nonces: Mutex::new(ReplayGuard::new(NONCES_MAX)),
             clock,
             channels: sim_channels(),
+            seen: Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -168,6 +171,25 @@ impl SimControl {
 
     pub fn order(&self, order_id: &str) -> Option<OrderView> {
         self.ledger().order(order_id)
+    }
+
+    /// How many requests of this operation reached the simulator with a valid signature.
+    pub fn requests_seen(&self, operation: Operation) -> usize {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn note_request(&self, operation: Operation) {
+        *self
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(operation)
+            .or_insert(0) += 1;
     }
 
     /// How many Pay requests reached the simulator with a valid signature.

@@ -140,6 +140,7 @@ async fn pay(State(control): Sim, headers: HeaderMap, body: Bytes) -> Response {
         Ok(currency) => currency,
         Err(response) => return response,
     };
+    control.note_request(Operation::Pay);
     let request: wire::PayRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(_) => return envelope(("2102", "JSON data format error.", None)),
@@ -187,6 +188,7 @@ async fn check(
         Ok(currency) => currency,
         Err(response) => return response,
     };
+    control.note_request(Operation::Check);
     let answer = control.ledger().check(&order_id, currency);
     finish(answer, hang).await
 }
@@ -206,6 +208,7 @@ async fn void(
         Ok(currency) => currency,
         Err(response) => return response,
     };
+    control.note_request(Operation::Void);
     let answer = control.ledger().void(&order_id, currency);
     finish(answer, hang).await
 }
@@ -225,6 +228,7 @@ async fn refund(
         Ok(currency) => currency,
         Err(response) => return response,
     };
+    control.note_request(Operation::Refund);
     let request: wire::RefundRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(_) => return envelope(("2102", "JSON data format error.", None)),
