@@ -47,6 +47,9 @@ enum Command {
         server: String,
         #[arg(long, env = "KAKEHASHI_API_KEY")]
         api_key: String,
+        /// PEM certificate to trust for an https:// server (its CA, or its self-signed cert).
+        #[arg(long, env = "KAKEHASHI_CA_CERT")]
+        ca_cert: Option<PathBuf>,
         #[command(subcommand)]
         action: TerminalAction,
     },
@@ -131,8 +134,9 @@ async fn main() -> ExitCode {
         Command::Terminal {
             server,
             api_key,
+            ca_cert,
             action,
-        } => terminal(&server, &api_key, action).await,
+        } => terminal(&server, &api_key, ca_cert, action).await,
         Command::Load {
             payments,
             concurrency,
@@ -201,8 +205,20 @@ async fn sim(network: &str, bind: SocketAddr, seed: u64) -> Result<(), String> {
     Ok(())
 }
 
-async fn terminal(server: &str, api_key: &str, action: TerminalAction) -> Result<(), String> {
-    let mut t = Terminal::connect(server, api_key).await?;
+async fn terminal(
+    server: &str,
+    api_key: &str,
+    ca_cert: Option<PathBuf>,
+    action: TerminalAction,
+) -> Result<(), String> {
+    let ca_pem = match ca_cert {
+        Some(path) => Some(
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("--ca-cert {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut t = Terminal::connect_with_ca(server, api_key, ca_pem.as_deref()).await?;
     let fresh = || kakehashi::domain::new_id("ord");
     let payment = match action {
         TerminalAction::Pay {

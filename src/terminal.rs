@@ -3,7 +3,7 @@
 use kakehashi_proto::v1 as pb;
 use kakehashi_proto::v1::acceptance_client::AcceptanceClient;
 use tonic::metadata::MetadataValue;
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 use crate::api::auth::API_KEY_HEADER;
 
@@ -18,13 +18,38 @@ pub struct Terminal {
 
 impl Terminal {
     pub async fn connect(server: &str, api_key: &str) -> Result<Self, String> {
-        let client = AcceptanceClient::connect(server.to_owned())
-            .await
-            .map_err(|e| format!("cannot reach the switch at {server}: {e}"))?;
+        Self::connect_with_ca(server, api_key, None).await
+    }
+
+    /// Connects over TLS when `server` is `https://`, trusting `ca_pem` (the switch's CA or
+    /// self-signed certificate) and checking the certificate against the URL's host.
+    pub async fn connect_with_ca(
+        server: &str,
+        api_key: &str,
+        ca_pem: Option<&str>,
+    ) -> Result<Self, String> {
+        let unreachable =
+            |e: tonic::transport::Error| format!("cannot reach the switch at {server}: {e}");
+        let mut endpoint = Channel::from_shared(server.to_owned())
+            .map_err(|e| format!("server must be a URL such as http://127.0.0.1:50051: {e}"))?;
+        if server.starts_with("https://") {
+            let Some(ca_pem) = ca_pem else {
+                return Err("an https:// switch needs --ca-cert (its CA certificate, PEM)".into());
+            };
+            let host = endpoint.uri().host().unwrap_or_default().to_owned();
+            let tls = ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(ca_pem))
+                .domain_name(host);
+            endpoint = endpoint.tls_config(tls).map_err(unreachable)?;
+        }
+        let channel = endpoint.connect().await.map_err(unreachable)?;
         let api_key = api_key
             .parse()
             .map_err(|_| "the API key must be printable ASCII".to_owned())?;
-        Ok(Self { client, api_key })
+        Ok(Self {
+            client: AcceptanceClient::new(channel),
+            api_key,
+        })
     }
 
     fn request<T>(&self, message: T) -> tonic::Request<T> {

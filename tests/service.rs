@@ -115,6 +115,19 @@ async fn the_switch_serves_tls_when_configured() {
         "a TLS round trip reached the handler"
     );
 
+    // The terminal CLI's client, given the certificate to trust, does the same.
+    let https = format!("https://localhost:{}", switch.addr.port());
+    let mut till =
+        kakehashi::terminal::Terminal::connect_with_ca(&https, TILL_KEY, Some(&ca.cert.pem()))
+            .await
+            .unwrap();
+    assert_eq!(
+        till.get("nothing").await.unwrap_err().code(),
+        tonic::Code::NotFound
+    );
+    let refused = kakehashi::terminal::Terminal::connect_with_ca(&https, TILL_KEY, None).await;
+    assert!(refused.unwrap_err().contains("--ca-cert"));
+
     // Plaintext to a TLS port fails.
     let plain = pb::acceptance_client::AcceptanceClient::connect(switch.url()).await;
     if let Ok(mut plain) = plain {
