@@ -177,3 +177,30 @@ async fn a_cancel_paypay_refuses_after_its_window_becomes_a_full_refund() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_qr_whose_creation_goes_unanswered_is_closed_at_once() {
+    let switch = switch().await;
+    let sim = paypay(&switch);
+    sim.add_wallet("mika", 5_000).unwrap();
+    // PayPay creates the QR, but its answer is lost on the way back.
+    sim.inject(
+        Some(kakehashi_paypay::Operation::CreateQr),
+        kakehashi_adapter_core::simkit::Fault::HangAfterProcessing,
+        Some(1),
+    );
+    let mut till = switch.terminal().await;
+    let shown = till
+        .create_qr("qr-lost", "700", "JPY", "paypay")
+        .await
+        .unwrap();
+    assert!(shown.qr_payload.is_empty(), "the till has no QR to show");
+
+    let last = till.watch("qr-lost", |_| {}).await.unwrap().unwrap();
+    assert_eq!(state(&last), PaymentState::Reversed);
+    assert!(
+        sim.customer_pays(&shown.payment_id, "mika").is_err(),
+        "the QR PayPay made was closed"
+    );
+    assert_eq!(sim.balance("mika"), Some(5_000));
+}

@@ -103,6 +103,18 @@ impl Payments {
                 )
                 .await
             }
+            // No answer: the QR may exist at the network, though nobody can scan it (the
+            // terminal never got it). Close whatever is there now rather than at the deadline.
+            Ok(Err(kakehashi_adapter_core::AdapterError::NoAnswer { detail, .. })) => {
+                let detail = format!("QR creation unanswered ({detail}); closing it");
+                self.transition(&mut current, Event::ReversalStarted, detail, |_| {})
+                    .await
+            }
+            Err(_) => {
+                let detail = "QR creation unanswered before the deadline; closing it".into();
+                self.transition(&mut current, Event::ReversalStarted, detail, |_| {})
+                    .await
+            }
             Ok(Err(e)) => {
                 let detail = e.to_string();
                 self.transition(&mut current, Event::NetworkDeclined, detail, |p| {
@@ -110,7 +122,6 @@ impl Payments {
                 })
                 .await
             }
-            Err(_) => Ok(()), // unknown: the query loop finds out, the deadline cancels
         };
         let _ = shown.send(());
         self.finish_driving(&payment_id, &bell, result).await;

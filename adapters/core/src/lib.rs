@@ -45,7 +45,10 @@ pub enum AdapterError {
     },
     #[error("simulator failed to start: {0}")]
     Simulator(String),
-    /// The network refused the request or gave no usable answer.
+    /// The network refused the request.
     #[error("network `{network}`: {detail}")]
     Network { network: String, detail: String },
+    /// The network gave no usable answer (timeout, 5xx, garbled): it may have acted.
+    #[error("network `{network}` gave no answer: {detail}")]
+    NoAnswer { network: String, detail: String },
 }

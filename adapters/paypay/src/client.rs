@@ -386,7 +386,10 @@ impl WalletNetwork for PayPay {
             Reply::Refused { code, .. } => {
                 Err(unsupported(format!("PayPay refused the QR: {code}")))
             }
-            Reply::Unknown(detail) => Err(unsupported(format!("PayPay did not answer: {detail}"))),
+            Reply::Unknown(detail) => Err(AdapterError::NoAnswer {
+                network: NETWORK_ID.into(),
+                detail,
+            }),
         }
     }
 }
