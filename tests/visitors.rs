@@ -164,6 +164,30 @@ async fn a_wechat_refund_waits_while_the_cny_pool_is_short_and_is_sent_again_onc
 }
 
 #[tokio::test]
+async fn a_wechat_pay_that_never_arrived_is_sent_again_and_charged_once() {
+    let switch = switch().await;
+    let sim = wechat(&switch);
+    sim.add_wallet("xu", WalletKind::Mainland, 100_000, None)
+        .unwrap();
+    // The micropay is lost on the way: WeChat Pay never sees it, the switch times out.
+    sim.inject(
+        Some(kakehashi_wechatpay::Operation::Micropay),
+        kakehashi_adapter_core::simkit::Fault::Hang,
+        Some(1),
+    );
+    let mut till = switch.terminal().await;
+    let paid = till
+        .pay("wx-6", "1000", "JPY", &sim.issue_code("xu").unwrap())
+        .await
+        .unwrap();
+
+    // orderquery says ORDERNOTEXIST, so the switch sends the same out_trade_no again.
+    assert_eq!(state(&paid), PaymentState::Succeeded);
+    assert_eq!(sim.balance("xu"), Some(100_000 - 4_780), "charged once");
+    assert_eq!(sim.order(&paid.payment_id).unwrap().state, "SUCCESS");
+}
+
+#[tokio::test]
 async fn a_kakaopay_customer_pays_a_yen_price_in_won_with_the_quote_stored() {
     let switch = switch().await;
     let sim = alipay(&switch);

@@ -21,6 +21,8 @@ const REVERSE_BACKOFF_MAX: Duration = Duration::from_secs(10);
 const CALL_GRACE: Duration = Duration::from_secs(2);
 /// Reloads after a concurrent change before the driver gives up to recovery.
 const CONFLICT_RETRIES_MAX: u32 = 8;
+/// Times a pay the network never received is sent again (same id, same code).
+const PAY_RESENDS_MAX: u32 = 1;
 
 /// Where a driver's step left the payment.
 enum Step {
@@ -58,7 +60,10 @@ impl Payments {
         };
         tracing::info!(payment_id = %payment_id, network = %payment.network, latency_ms = started.elapsed().as_millis() as u64, outcome = outcome_name(&outcome), "Network pay answered");
         let result = self.apply_with_retry(&payment_id, &outcome).await;
-        self.finish_driving(&payment_id, &bell, result).await;
+        // The code stays in this driver's memory only, for a re-send if the network never
+        // received the pay; it is never stored.
+        self.finish_driving(&payment_id, &bell, result, Some(&request))
+            .await;
     }
 
     pub(super) async fn drive_new_merchant_qr(
@@ -124,7 +129,7 @@ impl Payments {
             }
         };
         let _ = shown.send(());
-        self.finish_driving(&payment_id, &bell, result).await;
+        self.finish_driving(&payment_id, &bell, result, None).await;
     }
 
     /// Picks up a payment found in doubt (recovery, a cancel with no driver here).
@@ -138,7 +143,7 @@ impl Payments {
                 refunds: Vec::new(),
             });
         }
-        self.finish_driving(payment_id, &bell, Ok(())).await;
+        self.finish_driving(payment_id, &bell, Ok(()), None).await;
     }
 
     /// Takes this instance's lock and the store lease; `None` if someone else drives it.
@@ -175,11 +180,18 @@ impl Payments {
         }
     }
 
-    /// Runs the query/reverse loop until the payment is settled, then releases it.
-    async fn finish_driving(&self, payment_id: &str, bell: &Notify, first: Result<(), PayError>) {
+    /// Runs the query/reverse loop until the payment is settled, then releases it. `sent`:
+    /// the pay request, when this driver sent it and may send it again.
+    async fn finish_driving(
+        &self,
+        payment_id: &str,
+        bell: &Notify,
+        first: Result<(), PayError>,
+        sent: Option<&PayRequest>,
+    ) {
         if let Err(e) = first {
             tracing::warn!(payment_id, error = %e, "Driver step failed; recovery will resume");
-        } else if let Err(e) = self.resolve(payment_id, bell).await {
+        } else if let Err(e) = self.resolve(payment_id, bell, sent).await {
             tracing::warn!(payment_id, error = %e, "Driver stopped; recovery will resume");
         }
         self.inner.active.remove(payment_id);
@@ -200,8 +212,15 @@ impl Payments {
         Ok(())
     }
 
-    /// Queries while in doubt until the deadline, then reverses.
-    async fn resolve(&self, payment_id: &str, bell: &Notify) -> Result<(), PayError> {
+    /// Queries while in doubt until the deadline, then reverses. A pay the network never
+    /// received is sent again (`sent`, at most `PAY_RESENDS_MAX` times).
+    async fn resolve(
+        &self,
+        payment_id: &str,
+        bell: &Notify,
+        sent: Option<&PayRequest>,
+    ) -> Result<(), PayError> {
+        let mut resends = 0;
         let mut payment = self.reload(payment_id).await?;
         let Some(network) = self.inner.networks.get(&payment.network).cloned() else {
             return Err(PayError::Internal(format!(
@@ -233,11 +252,25 @@ impl Payments {
                 created_at_ms: payment.created_at_ms,
             };
             let budget = self.remaining(&payment) + CALL_GRACE;
-            let outcome = tokio::time::timeout(budget, network.adapter.query(&request).instrument(tracing::info_span!("network.query", network = %network.profile.id, payment_id = %request.payment_id)))
+            let mut outcome = tokio::time::timeout(budget, network.adapter.query(&request).instrument(tracing::info_span!("network.query", network = %network.profile.id, payment_id = %request.payment_id)))
                 .await
                 .unwrap_or(PayOutcome::Unknown {
                     detail: "query timed out".into(),
                 });
+            if let (PayOutcome::NotReceived { .. }, Some(pay)) = (&outcome, sent)
+                && resends < PAY_RESENDS_MAX
+            {
+                resends += 1;
+                tracing::warn!(
+                    payment_id,
+                    "Network has no record of the payment; sending it again under the same id"
+                );
+                outcome = tokio::time::timeout(budget, network.adapter.pay(pay).instrument(tracing::info_span!("network.pay", network = %network.profile.id, payment_id = %pay.payment_id, resend = true)))
+                    .await
+                    .unwrap_or(PayOutcome::Unknown {
+                        detail: "re-sent pay timed out".into(),
+                    });
+            }
             tracing::debug!(
                 payment_id,
                 outcome = outcome_name(&outcome),
@@ -332,7 +365,7 @@ impl Payments {
                 )
                 .await
             }
-            PayOutcome::Unknown { detail } => {
+            PayOutcome::Unknown { detail } | PayOutcome::NotReceived { detail } => {
                 tracing::info!(payment_id = %payment.payment_id, detail = %detail, "Outcome unknown; will query");
                 Ok(())
             }
@@ -524,5 +557,6 @@ fn outcome_name(outcome: &PayOutcome) -> &'static str {
         PayOutcome::AwaitingCustomer { .. } => "awaiting_customer",
         PayOutcome::Declined { .. } => "declined",
         PayOutcome::Unknown { .. } => "unknown",
+        PayOutcome::NotReceived { .. } => "not_received",
     }
 }

@@ -126,6 +126,11 @@ pub enum PayOutcome {
     /// or "not found" from a query that may have raced the payment. Query again, reverse at
     /// the deadline. `detail` is for logs and must not contain secrets or full codes.
     Unknown { detail: String },
+    /// A query found no record of the payment: the pay request never arrived (WeChat Pay
+    /// `ORDERNOTEXIST`). Only adapters whose network is idempotent on the payment id answer
+    /// this, so the switch may send the same pay again while it still holds the code.
+    /// Otherwise it is handled as `Unknown`.
+    NotReceived { detail: String },
 }
 
 /// Outcome of `reverse`.

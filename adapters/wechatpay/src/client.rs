@@ -218,6 +218,14 @@ impl WeChatPay {
                     }
                 }
             }
+            // "Query first: ORDERNOTEXIST → resend with the same out_trade_no."
+            Reply::Business(r)
+                if r.get("err_code").map(String::as_str) == Some("ORDERNOTEXIST") =>
+            {
+                PayOutcome::NotReceived {
+                    detail: "orderquery ORDERNOTEXIST".into(),
+                }
+            }
             Reply::Business(r) => PayOutcome::Unknown {
                 detail: format!(
                     "orderquery {}",

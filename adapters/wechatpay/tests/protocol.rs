@@ -424,6 +424,17 @@ async fn an_unregistered_sub_merchant_and_a_reused_order_number_are_refused() {
 }
 
 #[tokio::test]
+async fn an_order_wechat_never_received_is_not_received_not_unknown() {
+    let w = world().await;
+    assert_eq!(
+        w.adapter.query(&query("NEVER-SENT", "1000")).await,
+        PayOutcome::NotReceived {
+            detail: "orderquery ORDERNOTEXIST".into()
+        }
+    );
+}
+
+#[tokio::test]
 async fn every_error_class_maps_to_its_outcome() {
     let w = world().await;
     w.control
@@ -494,7 +505,7 @@ async fn every_error_class_maps_to_its_outcome() {
     assert!(
         matches!(
             w.adapter.query(&query("NOPE", "10")).await,
-            PayOutcome::Unknown { .. }
+            PayOutcome::NotReceived { .. }
         ),
         "ORDERNOTEXIST"
     );
