@@ -44,6 +44,20 @@ pub struct IllegalTransition {
     pub event: Event,
 }
 
+impl Event {
+    pub const ALL: [Event; 9] = [
+        Self::Submitted,
+        Self::CustomerActionRequired,
+        Self::NetworkSucceeded,
+        Self::NetworkDeclined,
+        Self::ReversalStarted,
+        Self::NetworkReversed,
+        Self::ReversalRefused,
+        Self::PartiallyRefunded,
+        Self::FullyRefunded,
+    ];
+}
+
 // === impl PaymentState ===
 
 impl PaymentState {
@@ -132,17 +146,7 @@ mod tests {
     use Event as E;
     use PaymentState as S;
 
-    const EVENTS: [Event; 9] = [
-        E::Submitted,
-        E::CustomerActionRequired,
-        E::NetworkSucceeded,
-        E::NetworkDeclined,
-        E::ReversalStarted,
-        E::NetworkReversed,
-        E::ReversalRefused,
-        E::PartiallyRefunded,
-        E::FullyRefunded,
-    ];
+    const EVENTS: [Event; 9] = Event::ALL;
 
     /// The whole legal table, written out independently of `apply`.
     const LEGAL: [(PaymentState, Event, PaymentState); 17] = [

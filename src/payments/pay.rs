@@ -7,7 +7,9 @@ use tracing::Instrument;
 
 use super::commands::{Caller, MerchantQrCommand, PayCommand};
 use super::{PayError, PaymentView, Payments};
-use crate::domain::{ClientKey, PaymentKind, PaymentRecord, PaymentState, Transition, new_id};
+use crate::domain::{
+    ClientKey, Event, PaymentKind, PaymentRecord, PaymentState, Transition, new_id,
+};
 use crate::networks::Network;
 
 /// What is needed to store a new payment, before it has an id.
@@ -234,7 +236,9 @@ impl Payments {
             description: new.description.to_owned(),
             code_masked: new.code_masked,
             network: new.network.profile.id.clone(),
-            state: PaymentState::Authorizing,
+            state: PaymentState::Received
+                .apply(Event::Submitted)
+                .map_err(|e| PayError::Internal(e.to_string()))?,
             wallet_brand: new.brand,
             decline_reason: None,
             network_code: None,

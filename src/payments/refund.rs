@@ -204,6 +204,15 @@ impl Payments {
         &self,
         refund: RefundRecord,
     ) -> Result<RefundRecord, PayError> {
+        // Recovery leaves a refund alone while a request here drives it.
+        let refund_id = refund.refund_id.clone();
+        self.inner.active_refunds.insert(refund_id.clone(), ());
+        let driven = self.drive_refund_here(refund).await;
+        self.inner.active_refunds.remove(&refund_id);
+        driven
+    }
+
+    async fn drive_refund_here(&self, refund: RefundRecord) -> Result<RefundRecord, PayError> {
         let payment = self.reload(&refund.payment_id).await?;
         let network = self
             .inner
