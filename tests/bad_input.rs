@@ -200,6 +200,12 @@ fn cases(code: &str) -> Vec<Case> {
             "already used",
         ),
         ok(
+            "refund id in the switch's reserved space",
+            refund("paid-order", "void:mine", None),
+            Code::InvalidArgument,
+            "reserved",
+        ),
+        ok(
             "refund over the captured amount",
             refund("paid-order", "r-over", money("1201", "JPY")),
             Code::FailedPrecondition,

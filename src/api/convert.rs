@@ -83,7 +83,7 @@ impl TryFrom<pb::RefundPaymentRequest> for RefundCommand {
     fn try_from(r: pb::RefundPaymentRequest) -> Result<Self, Status> {
         Ok(Self {
             merchant_order_id: key("merchant_order_id", &r.merchant_order_id)?,
-            refund_id: key("refund_id", &r.refund_id)?,
+            refund_id: refund_id(&r.refund_id)?,
             amount: r
                 .amount
                 .as_ref()
@@ -92,6 +92,19 @@ impl TryFrom<pb::RefundPaymentRequest> for RefundCommand {
             reason: text("reason", &r.reason)?,
         })
     }
+}
+
+fn refund_id(raw: &str) -> Result<ClientKey, Status> {
+    if raw.starts_with(crate::payments::SWITCH_REFUND_PREFIX) {
+        return Err(invalid(
+            "refund_id",
+            format!(
+                "ids starting with `{}` are reserved for the switch",
+                crate::payments::SWITCH_REFUND_PREFIX
+            ),
+        ));
+    }
+    key("refund_id", raw)
 }
 
 pub fn order_id(raw: &str) -> Result<ClientKey, Status> {

@@ -30,6 +30,7 @@ use crate::store::{Store, StoreError};
 
 pub use commands::{Caller, CancelCommand, MerchantQrCommand, PayCommand, RefundCommand};
 pub use error::PayError;
+pub use refund::SWITCH_REFUND_PREFIX;
 pub use view::PaymentView;
 
 /// What the orchestrator knows about a merchant from config.

@@ -13,6 +13,9 @@ use crate::domain::{Event, PaymentRecord, PaymentState, RefundRecord, RefundStat
 use crate::store::InsertRefund;
 
 const FINISH_RETRIES_MAX: u32 = 8;
+/// Refund ids the switch makes for itself (a refused cancel refunded instead) start with
+/// this; terminals may not use it.
+pub const SWITCH_REFUND_PREFIX: &str = "void:";
 const REFUND_QUERY_INTERVAL: Duration = Duration::from_millis(500);
 /// The wait between re-sends of a refund the network has not taken doubles up to
 /// `refund_resend_interval_ms << RESEND_BACKOFF_DOUBLINGS_MAX`.
@@ -83,8 +86,11 @@ impl Payments {
     /// Refunds whatever remains of a payment on the switch's own behalf (a cancel the network
     /// refused after its window). Keyed `void:<payment_id>`, so doing it twice refunds once.
     pub(super) async fn refund_in_full(&self, payment: &PaymentRecord) -> Result<(), PayError> {
-        let key = crate::domain::ClientKey::parse(&format!("void:{}", payment.payment_id))
-            .map_err(|e| PayError::Internal(format!("void refund key: {e}")))?;
+        let key = crate::domain::ClientKey::parse(&format!(
+            "{SWITCH_REFUND_PREFIX}{}",
+            payment.payment_id
+        ))
+        .map_err(|e| PayError::Internal(format!("void refund key: {e}")))?;
         let amount = Money::from_minor(payment.refundable_minor(), payment.amount.currency())
             .map_err(|_| PayError::NotAllowed("nothing remains to refund".into()))?;
         let now = self.now_ms();

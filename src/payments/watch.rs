@@ -108,7 +108,9 @@ impl Payments {
             let payment = self.reload(payment_id).await?;
             let view = self.view(&payment).await?;
             let void_refund_done = view.refunds.iter().any(|r| {
-                r.merchant_refund_id.as_str().starts_with("void:")
+                r.merchant_refund_id
+                    .as_str()
+                    .starts_with(super::refund::SWITCH_REFUND_PREFIX)
                     && r.state != crate::domain::RefundState::Pending
             });
             if payment.state != crate::domain::PaymentState::Succeeded
