@@ -67,6 +67,20 @@ pub fn rate(raw: &str) -> Option<Decimal> {
     Some(Decimal::new(scaled, 8).normalize())
 }
 
+/// Whether `rate` turns the merchant amount into the wallet amount (to within one minor
+/// unit: WeChat Pay does not document its rounding). WeChat documents `rate` as foreign
+/// currency → RMB; for a wallet charged in another currency (HKD) that would not be the rate
+/// applied, and a rate that does not reproduce the wallet amount is not stored as if it were.
+fn reproduces(rate: Decimal, merchant: &Money, wallet: &Money) -> bool {
+    let exponent = wallet.currency().exponent().map_or(0, u32::from);
+    let expected = (merchant.amount() * rate).round_dp_with_strategy(
+        exponent,
+        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+    );
+    let unit = Decimal::new(1, exponent);
+    (expected - wallet.amount()).abs() <= unit
+}
+
 /// A paid order's canonical form: the merchant amount in `fee_type`, the wallet's in
 /// `cash_fee_type` with the network's rate.
 pub fn paid(fields: &Fields, merchant_currency: Currency) -> PayOutcome {
@@ -80,11 +94,18 @@ pub fn paid(fields: &Fields, merchant_currency: Currency) -> PayOutcome {
         fields.get("cash_fee_type"),
     ) {
         (Some(Ok(cash)), Some(cash_type)) if cash_type.as_str() != merchant_currency.code() => {
+            let total = fields
+                .get("total_fee")
+                .and_then(|t| i64::from_str(t).ok())
+                .and_then(|t| Money::from_minor(t, merchant_currency).ok());
             Currency::from_code(cash_type)
                 .and_then(|c| Money::from_minor(cash, c).ok())
                 .map(|amount| WalletAmount {
+                    rate: fields
+                        .get("rate")
+                        .and_then(|r| rate(r))
+                        .filter(|r| total.is_some_and(|t| reproduces(*r, &t, &amount))),
                     amount,
-                    rate: fields.get("rate").and_then(|r| rate(r)),
                 })
         }
         _ => None,
@@ -119,6 +140,40 @@ pub fn class_outcome(class: ErrClass, code: &str, txn: Option<String>) -> PayOut
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn paid_fields(cash_fee: &str, cash_type: &str, rate: &str) -> Fields {
+        [
+            ("transaction_id", "4200000000000000000000000001"),
+            ("total_fee", "1000"),
+            ("fee_type", "JPY"),
+            ("cash_fee", cash_fee),
+            ("cash_fee_type", cash_type),
+            ("rate", rate),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    fn wallet(fields: &Fields) -> WalletAmount {
+        match paid(fields, Currency::JPY) {
+            PayOutcome::Succeeded(p) => p.wallet_amount.unwrap(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_rate_is_kept_only_when_it_reproduces_the_wallet_amount() {
+        // ¥1000 at 0.0478 is CNY 47.80: the rate is the one applied.
+        let cny = wallet(&paid_fields("4780", "CNY", "4780000"));
+        assert_eq!(cny.amount, Money::parse("47.80", "CNY").unwrap());
+        assert_eq!(cny.rate, Some(Decimal::new(478, 4)));
+        // An HKD wallet charged HKD 52.10 with a JPY→CNY rate: the amount is exact, the rate
+        // is not the one applied, so none is stored.
+        let hkd = wallet(&paid_fields("5210", "HKD", "4780000"));
+        assert_eq!(hkd.amount, Money::parse("52.10", "HKD").unwrap());
+        assert_eq!(hkd.rate, None);
+    }
 
     #[test]
     fn err_codes_row_by_row() {
@@ -168,6 +223,7 @@ mod tests {
             "transaction_id".into(),
             "4200000000000000000000000001".into(),
         );
+        f.insert("total_fee".into(), "1200".into());
         f.insert("cash_fee".into(), "5736".into());
         f.insert("cash_fee_type".into(), "CNY".into());
         f.insert("rate".into(), "4780000".into());
