@@ -18,7 +18,7 @@ use crate::domain::{Event, PaymentRecord, PaymentState};
 const QUERY_ATTEMPTS_MAX: u32 = 1_000;
 const REVERSE_BACKOFF_MAX: Duration = Duration::from_secs(10);
 /// Extra time an adapter call may take past the deadline before the driver stops waiting.
-const CALL_GRACE: Duration = Duration::from_secs(2);
+pub(super) const CALL_GRACE: Duration = Duration::from_secs(2);
 /// Reloads after a concurrent change before the driver gives up to recovery.
 const CONFLICT_RETRIES_MAX: u32 = 8;
 /// Times a pay the network never received is sent again (same id, same code).
@@ -259,17 +259,25 @@ impl Payments {
                 });
             if let (PayOutcome::NotReceived { .. }, Some(pay)) = (&outcome, sent)
                 && resends < PAY_RESENDS_MAX
+                && matches!(self.step_of(&self.reload(payment_id).await?), Step::InDoubt)
             {
                 resends += 1;
                 tracing::warn!(
                     payment_id,
                     "Network has no record of the payment; sending it again under the same id"
                 );
-                outcome = tokio::time::timeout(budget, network.adapter.pay(pay).instrument(tracing::info_span!("network.pay", network = %network.profile.id, payment_id = %pay.payment_id, resend = true)))
-                    .await
-                    .unwrap_or(PayOutcome::Unknown {
+                let resent = tokio::time::timeout(budget, network.adapter.pay(pay).instrument(tracing::info_span!("network.pay", network = %network.profile.id, payment_id = %pay.payment_id, resend = true))).await;
+                outcome = match resent {
+                    // Only a success is believed: a refusal may just mean the first pay,
+                    // still in flight, used the code. Keep querying; reverse at the deadline.
+                    Ok(PayOutcome::Succeeded(paid)) => PayOutcome::Succeeded(paid),
+                    Ok(other) => PayOutcome::Unknown {
+                        detail: format!("re-sent pay answered {}", outcome_name(&other)),
+                    },
+                    Err(_) => PayOutcome::Unknown {
                         detail: "re-sent pay timed out".into(),
-                    });
+                    },
+                };
             }
             tracing::debug!(
                 payment_id,
@@ -477,18 +485,29 @@ impl Payments {
             .query(&request)
             .instrument(tracing::info_span!("network.query", network = %network.profile.id, payment_id = %payment_id))
             .await;
-        let PayOutcome::Succeeded(paid) = outcome else {
-            tracing::error!(payment_id, network_code = %network_code, detail = %detail, outcome = outcome_name(&outcome), "Network refused reversal and does not confirm a capture; operator must act");
-            payment.network_code = Some(network_code);
-            return self.save(&mut payment).await;
-        };
-        tracing::warn!(payment_id, network_code = %network_code, "Network refused reversal of a captured payment; refunding it in full");
-        let note = format!("reversal refused ({network_code}); captured, so refunded in full");
-        self.transition(&mut payment, Event::ReversalRefused, note, |p| {
-            p.record_paid(&paid)
-        })
-        .await?;
-        self.refund_in_full(&payment).await
+        match outcome {
+            PayOutcome::Succeeded(paid) => {
+                tracing::warn!(payment_id, network_code = %network_code, "Network refused reversal of a captured payment; refunding it in full");
+                self.refund_instead_of_reversal(payment, &paid, &network_code)
+                    .await
+            }
+            // Nothing was captured (an expired or failed order the network will not cancel):
+            // nothing to return, and nobody will be charged.
+            PayOutcome::Declined {
+                network_code: state,
+                ..
+            } => {
+                let note =
+                    format!("reversal refused ({network_code}); the network holds it {state}");
+                self.transition(&mut payment, Event::NetworkReversed, note, |_| {})
+                    .await
+            }
+            other => {
+                tracing::error!(payment_id, network_code = %network_code, detail = %detail, outcome = outcome_name(&other), "Network refused reversal and does not say where the money is; operator must act");
+                payment.network_code = Some(network_code);
+                self.save(&mut payment).await
+            }
+        }
     }
 
     /// The terminal voids a payment: an unresolved one is reversed now, a succeeded

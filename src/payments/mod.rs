@@ -149,6 +149,47 @@ impl Payments {
         detail: String,
         mutate: impl FnOnce(&mut PaymentRecord),
     ) -> Result<(), PayError> {
+        let (next, record) = self.next_state(payment, event, detail, mutate).await?;
+        self.inner
+            .store
+            .update_payment(&next, Some(&record))
+            .await?;
+        self.commit_transition(payment, next, &record).await;
+        Ok(())
+    }
+
+    /// `transition` that also stores a new pending refund, with its amount reserved, in the
+    /// same commit.
+    async fn transition_with_refund(
+        &self,
+        payment: &mut PaymentRecord,
+        event: crate::domain::Event,
+        detail: String,
+        paid: &kakehashi_adapter_core::Paid,
+        refund: &crate::domain::RefundRecord,
+    ) -> Result<(), PayError> {
+        let (next, record) = self
+            .next_state(payment, event, detail, |p| {
+                p.record_paid(paid);
+                p.refund_reserved_minor += refund.amount.minor();
+            })
+            .await?;
+        self.inner
+            .store
+            .update_payment_with_refund(&next, &record, refund)
+            .await?;
+        self.commit_transition(payment, next, &record).await;
+        Ok(())
+    }
+
+    /// The record after `event` (version and time bumped) and its transition row.
+    async fn next_state(
+        &self,
+        payment: &PaymentRecord,
+        event: crate::domain::Event,
+        detail: String,
+        mutate: impl FnOnce(&mut PaymentRecord),
+    ) -> Result<(PaymentRecord, Transition), PayError> {
         let from = payment.state;
         let to = from
             .apply(event)
@@ -172,14 +213,19 @@ impl Payments {
             detail,
             at_ms: next.updated_at_ms,
         };
-        self.inner
-            .store
-            .update_payment(&next, Some(&record))
-            .await?;
+        Ok((next, record))
+    }
+
+    /// After the store committed: the caller's copy becomes the new record; watchers hear.
+    async fn commit_transition(
+        &self,
+        payment: &mut PaymentRecord,
+        next: PaymentRecord,
+        record: &Transition,
+    ) {
         *payment = next;
-        tracing::info!(payment_id = %payment.payment_id, network = %payment.network, from = %from, to = %to, "Payment transition");
+        tracing::info!(payment_id = %payment.payment_id, network = %payment.network, from = record.from.map_or("", |s| s.as_str()), to = %record.to, "Payment transition");
         self.publish(payment).await;
-        Ok(())
     }
 
     /// Stores field changes that do not change the state.

@@ -20,6 +20,33 @@ const REFUND_QUERY_INTERVAL: Duration = Duration::from_millis(500);
 /// The wait between re-sends of a refund the network has not taken doubles up to
 /// `refund_resend_interval_ms << RESEND_BACKOFF_DOUBLINGS_MAX`.
 const RESEND_BACKOFF_DOUBLINGS_MAX: u32 = 6;
+/// Refunds whose sends are remembered at once.
+const REFUND_SENDS_MAX: usize = 10_000;
+
+/// Marks a refund as driven by a request on this instance until dropped.
+struct DrivingRefund<'a> {
+    payments: &'a Payments,
+    refund_id: String,
+}
+
+impl<'a> DrivingRefund<'a> {
+    fn new(payments: &'a Payments, refund_id: &str) -> Self {
+        payments
+            .inner
+            .active_refunds
+            .insert(refund_id.to_owned(), ());
+        Self {
+            payments,
+            refund_id: refund_id.to_owned(),
+        }
+    }
+}
+
+impl Drop for DrivingRefund<'_> {
+    fn drop(&mut self) {
+        self.payments.inner.active_refunds.remove(&self.refund_id);
+    }
+}
 
 /// How often a refund has been sent and when it may be sent again. In memory only: after a
 /// restart the first re-send comes at once, which the network's idempotency on the refund id
@@ -83,16 +110,36 @@ impl Payments {
         Ok((self.view(&payment).await?, refund))
     }
 
-    /// Refunds whatever remains of a payment on the switch's own behalf (a cancel the network
-    /// refused after its window). Keyed `void:<payment_id>`, so doing it twice refunds once.
-    pub(super) async fn refund_in_full(&self, payment: &PaymentRecord) -> Result<(), PayError> {
+    /// A reversal the network refused for a captured payment becomes a full refund: the
+    /// payment returns to SUCCEEDED with the refund reserved and pending, in one commit, so
+    /// a crash cannot leave it charged with nothing to return it. Each attempt has its own
+    /// key (`void:<payment_id>-<n>`): a declined one does not block a later cancel.
+    pub(super) async fn refund_instead_of_reversal(
+        &self,
+        mut payment: PaymentRecord,
+        paid: &kakehashi_adapter_core::Paid,
+        network_code: &str,
+    ) -> Result<(), PayError> {
+        let earlier = self
+            .inner
+            .store
+            .refunds_for_payment(&payment.payment_id)
+            .await?
+            .iter()
+            .filter(|r| {
+                r.merchant_refund_id
+                    .as_str()
+                    .starts_with(SWITCH_REFUND_PREFIX)
+            })
+            .count();
         let key = crate::domain::ClientKey::parse(&format!(
-            "{SWITCH_REFUND_PREFIX}{}",
-            payment.payment_id
+            "{SWITCH_REFUND_PREFIX}{}-{}",
+            payment.payment_id,
+            earlier + 1
         ))
         .map_err(|e| PayError::Internal(format!("void refund key: {e}")))?;
         let amount = Money::from_minor(payment.refundable_minor(), payment.amount.currency())
-            .map_err(|_| PayError::NotAllowed("nothing remains to refund".into()))?;
+            .map_err(|_| PayError::Internal("nothing captured remains to refund".into()))?;
         let now = self.now_ms();
         let refund = RefundRecord {
             refund_id: new_id("ref"),
@@ -109,16 +156,10 @@ impl Payments {
             created_at_ms: now,
             updated_at_ms: now,
         };
-        match self.inner.store.insert_refund(&refund).await? {
-            InsertRefund::Inserted => {
-                self.publish(&self.reload(&payment.payment_id).await?).await;
-                self.drive_refund(refund).await?;
-            }
-            InsertRefund::Existing(_) => {} // already under way: recovery drives it
-            InsertRefund::NotRefundable => {
-                tracing::error!(payment_id = %payment.payment_id, "Cannot refund the rest of a payment whose reversal was refused; operator must act");
-            }
-        }
+        let note = format!("reversal refused ({network_code}); captured, so refunded in full");
+        self.transition_with_refund(&mut payment, Event::ReversalRefused, note, paid, &refund)
+            .await?;
+        self.drive_refund(refund).await?;
         Ok(())
     }
 
@@ -210,12 +251,10 @@ impl Payments {
         &self,
         refund: RefundRecord,
     ) -> Result<RefundRecord, PayError> {
-        // Recovery leaves a refund alone while a request here drives it.
-        let refund_id = refund.refund_id.clone();
-        self.inner.active_refunds.insert(refund_id.clone(), ());
-        let driven = self.drive_refund_here(refund).await;
-        self.inner.active_refunds.remove(&refund_id);
-        driven
+        // Recovery leaves a refund alone while a request here drives it; the guard lets go
+        // even if the request is dropped mid-way (client gone, deadline).
+        let _driving = DrivingRefund::new(self, &refund.refund_id);
+        self.drive_refund_here(refund).await
     }
 
     async fn drive_refund_here(&self, refund: RefundRecord) -> Result<RefundRecord, PayError> {
@@ -287,6 +326,11 @@ impl Payments {
     }
 
     fn note_refund_sent(&self, refund_id: &str) {
+        if self.inner.refund_sends.len() >= REFUND_SENDS_MAX {
+            // Forgetting only makes the next re-sends come sooner, which idempotency on the
+            // refund id makes safe.
+            self.inner.refund_sends.clear();
+        }
         let now = self.now_ms();
         let base = self.inner.limits.refund_resend_interval_ms;
         let mut sends = self

@@ -129,6 +129,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Pending refunds, oldest first.
     async fn pending_refunds(&self, limit: i64) -> Result<Vec<RefundRecord>, StoreError>;
 
+    /// Writes a payment (optimistic, as `update_payment`, with its refund reservation already
+    /// counted in `payment`), its transition and a new pending refund in one commit: a
+    /// refused reversal turned into a refund is never half-written. `Conflict` if the payment
+    /// changed or the refund's key is taken.
+    async fn update_payment_with_refund(
+        &self,
+        payment: &PaymentRecord,
+        transition: &Transition,
+        refund: &RefundRecord,
+    ) -> Result<(), StoreError>;
+
     /// Settles a pending refund and writes the payment it changed (optimistic, as
     /// `update_payment`) in one commit.
     async fn finish_refund(

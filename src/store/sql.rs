@@ -306,27 +306,7 @@ impl Store for SqlStore {
                 None => Ok(InsertRefund::NotRefundable),
             };
         }
-        let inserted = sqlx::query(
-            "INSERT INTO refunds (refund_id, merchant_id, merchant_refund_id, payment_id, \
-             request_hash, amount_minor, amount_value, currency, reason, state, created_at_ms, \
-             updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (merchant_id, merchant_refund_id) DO NOTHING",
-        )
-        .bind(&r.refund_id)
-        .bind(&r.merchant_id)
-        .bind(r.merchant_refund_id.as_str())
-        .bind(&r.payment_id)
-        .bind(&r.request_hash)
-        .bind(r.amount.minor())
-        .bind(r.amount.value_string())
-        .bind(r.amount.currency_code())
-        .bind(&r.reason)
-        .bind(r.state.as_str())
-        .bind(r.created_at_ms)
-        .bind(r.updated_at_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let inserted = insert_refund_row(&mut tx, r).await?;
         if inserted == 0 {
             tx.rollback().await?;
             let existing = self
@@ -380,6 +360,24 @@ impl Store for SqlStore {
         rows.iter().map(refund_from_row).collect()
     }
 
+    async fn update_payment_with_refund(
+        &self,
+        p: &PaymentRecord,
+        transition: &Transition,
+        r: &RefundRecord,
+    ) -> Result<(), StoreError> {
+        check_payment(p)?;
+        let mut tx = self.pool.begin().await?;
+        write_payment(&mut tx, p).await?;
+        insert_transition(&mut *tx, &p.payment_id, transition).await?;
+        if insert_refund_row(&mut tx, r).await? == 0 {
+            tx.rollback().await?;
+            return Err(StoreError::Conflict);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn finish_refund(
         &self,
         r: &RefundRecord,
@@ -412,6 +410,34 @@ impl Store for SqlStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Inserts a refund row unless its key is taken; returns the rows inserted (0 or 1).
+async fn insert_refund_row(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    r: &RefundRecord,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "INSERT INTO refunds (refund_id, merchant_id, merchant_refund_id, payment_id, \
+         request_hash, amount_minor, amount_value, currency, reason, state, created_at_ms, \
+         updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (merchant_id, merchant_refund_id) DO NOTHING",
+    )
+    .bind(&r.refund_id)
+    .bind(&r.merchant_id)
+    .bind(r.merchant_refund_id.as_str())
+    .bind(&r.payment_id)
+    .bind(&r.request_hash)
+    .bind(r.amount.minor())
+    .bind(r.amount.value_string())
+    .bind(r.amount.currency_code())
+    .bind(&r.reason)
+    .bind(r.state.as_str())
+    .bind(r.created_at_ms)
+    .bind(r.updated_at_ms)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
 }
 
 /// Writes every mutable column of a payment if its stored version is `p.version - 1`.
