@@ -151,7 +151,7 @@ async fn exercise(store: &SqlStore) {
     ));
     let reserved = store.payment("pay1").await.unwrap().unwrap();
     assert_eq!(reserved.refund_reserved_minor, 600);
-    assert_eq!(store.pending_refunds(10).await.unwrap().len(), 1);
+    assert_eq!(store.pending_refunds("", 10).await.unwrap().len(), 1);
 
     // Leases: one owner at a time until expiry.
     assert!(store.take_lease("pay1", "a", 10, 20).await.unwrap());
@@ -164,7 +164,7 @@ async fn exercise(store: &SqlStore) {
         .insert_payment(&doubtful, &first_transitions(), "test", 0)
         .await
         .unwrap();
-    let found = store.payments_in_doubt(50, 10).await.unwrap();
+    let found = store.payments_in_doubt(50, "", 10).await.unwrap();
     assert_eq!(
         found
             .iter()
@@ -184,7 +184,7 @@ async fn exercise(store: &SqlStore) {
         found.into_iter().map(|p| p.payment_id).collect::<Vec<_>>()
     };
     assert_eq!(
-        ids(store.payments_in_doubt(999, 10).await.unwrap()),
+        ids(store.payments_in_doubt(999, "", 10).await.unwrap()),
         vec!["pay3"]
     );
     assert!(
@@ -200,8 +200,13 @@ async fn exercise(store: &SqlStore) {
             .unwrap()
     );
     assert_eq!(
-        ids(store.payments_in_doubt(2_001, 10).await.unwrap()),
+        ids(store.payments_in_doubt(2_001, "", 10).await.unwrap()),
         vec!["pay3", "pay4"]
+    );
+    // Recovery pages: after "pay3" comes only "pay4".
+    assert_eq!(
+        ids(store.payments_in_doubt(2_001, "pay3", 10).await.unwrap()),
+        vec!["pay4"]
     );
 }
 

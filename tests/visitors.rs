@@ -123,7 +123,7 @@ async fn a_wechat_payment_that_never_resolves_is_reversed_and_no_money_moves() {
 }
 
 #[tokio::test]
-async fn a_wechat_refund_waits_while_the_cny_pool_is_short_and_is_sent_again_once() {
+async fn a_wechat_refund_waits_while_the_cny_pool_is_short_and_refunds_once_it_is_not() {
     let switch = switch().await;
     let sim = wechat(&switch);
     sim.add_wallet("mei", WalletKind::Mainland, 100_000, None)

@@ -62,6 +62,8 @@ struct Inner {
     active_refunds: DashMap<String, ()>,
     /// When each pending refund was last sent and may be sent again (see `refund.rs`).
     refund_sends: DashMap<String, refund::RefundSends>,
+    /// Where the next recovery pass resumes paging payments in doubt and pending refunds.
+    recovery_cursors: std::sync::Mutex<recovery::Cursors>,
     /// Latest view of each payment being driven, for WatchPayment and waiting callers.
     watchers: DashMap<String, tokio::sync::watch::Sender<PaymentView>>,
     in_flight: Arc<Semaphore>,
@@ -95,6 +97,7 @@ impl Payments {
             active: DashMap::new(),
             active_refunds: DashMap::new(),
             refund_sends: DashMap::new(),
+            recovery_cursors: std::sync::Mutex::new(recovery::Cursors::default()),
             watchers: DashMap::new(),
             in_flight: Arc::new(Semaphore::new(limits.payments_in_flight_max)),
             watch_slots: Arc::new(Semaphore::new(limits.watchers_max)),

@@ -8,19 +8,41 @@ use super::Payments;
 /// Rows fetched per recovery pass; the next pass takes the rest.
 const RECOVERY_BATCH_MAX: i64 = 100;
 
+/// The last payment and refund id a recovery pass looked at; the next pass continues after
+/// them, and starts over once a page comes back short.
+#[derive(Debug, Default)]
+pub(super) struct Cursors {
+    payments: String,
+    refunds: String,
+}
+
+/// The cursor after a page: its last id, or the start again if the page was not full.
+fn advance(cursor: &mut String, last: Option<&str>, fetched: usize) {
+    match last {
+        Some(id) if fetched as i64 >= RECOVERY_BATCH_MAX => *cursor = id.to_owned(),
+        _ => cursor.clear(),
+    }
+}
+
 // === impl Payments ===
 
 impl Payments {
     /// One recovery pass. Returns how many payments it started driving.
     pub async fn recover_once(&self) -> usize {
         let mut started = 0;
+        let after = self.cursors().payments.clone();
         match self
             .inner
             .store
-            .payments_in_doubt(self.now_ms(), RECOVERY_BATCH_MAX)
+            .payments_in_doubt(self.now_ms(), &after, RECOVERY_BATCH_MAX)
             .await
         {
             Ok(payments) => {
+                advance(
+                    &mut self.cursors().payments,
+                    payments.last().map(|p| p.payment_id.as_str()),
+                    payments.len(),
+                );
                 for payment in payments {
                     if self.inner.active.contains_key(&payment.payment_id) {
                         continue;
@@ -44,13 +66,24 @@ impl Payments {
     }
 
     async fn recover_refunds(&self) {
-        let refunds = match self.inner.store.pending_refunds(RECOVERY_BATCH_MAX).await {
+        let after = self.cursors().refunds.clone();
+        let refunds = match self
+            .inner
+            .store
+            .pending_refunds(&after, RECOVERY_BATCH_MAX)
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "Refund recovery scan failed");
                 return;
             }
         };
+        advance(
+            &mut self.cursors().refunds,
+            refunds.last().map(|r| r.refund_id.as_str()),
+            refunds.len(),
+        );
         let deadline_ms = i64::try_from(self.inner.limits.refund_deadline_ms).unwrap_or(i64::MAX);
         for refund in refunds {
             if self.inner.active_refunds.contains_key(&refund.refund_id) {
@@ -82,6 +115,13 @@ impl Payments {
                 tracing::warn!(error = %e, "Refund recovery step failed");
             }
         }
+    }
+
+    fn cursors(&self) -> std::sync::MutexGuard<'_, Cursors> {
+        self.inner
+            .recovery_cursors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs recovery now and then every `recovery_interval_ms` until `shutdown` fires.

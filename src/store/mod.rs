@@ -98,10 +98,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn transitions(&self, payment_id: &str) -> Result<Vec<Transition>, StoreError>;
 
     /// Payments whose outcome is not known (AUTHORIZING, AWAITING_CUSTOMER, REVERSING)
-    /// and whose driver lease has expired, oldest first.
+    /// and whose driver lease has expired, by payment id after `after` (`""` from the
+    /// start): recovery pages through them all, so a few stuck ones cannot hide the rest.
     async fn payments_in_doubt(
         &self,
         now_ms: i64,
+        after: &str,
         limit: i64,
     ) -> Result<Vec<PaymentRecord>, StoreError>;
 
@@ -126,8 +128,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn refunds_for_payment(&self, payment_id: &str) -> Result<Vec<RefundRecord>, StoreError>;
 
-    /// Pending refunds, oldest first.
-    async fn pending_refunds(&self, limit: i64) -> Result<Vec<RefundRecord>, StoreError>;
+    /// Pending refunds by refund id after `after` (`""` from the start), paged as
+    /// `payments_in_doubt`.
+    async fn pending_refunds(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<RefundRecord>, StoreError>;
 
     /// Writes a payment (optimistic, as `update_payment`, with its refund reservation already
     /// counted in `payment`), its transition and a new pending refund in one commit: a

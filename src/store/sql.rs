@@ -246,15 +246,18 @@ impl Store for SqlStore {
     async fn payments_in_doubt(
         &self,
         now_ms: i64,
+        after: &str,
         limit: i64,
     ) -> Result<Vec<PaymentRecord>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             payment_columns!(),
             " FROM payments WHERE state IN ('RECEIVED', 'AUTHORIZING', 'AWAITING_CUSTOMER', \
-             'REVERSING') AND lease_until_ms < $1 ORDER BY created_at_ms LIMIT $2"
+             'REVERSING') AND lease_until_ms < $1 AND payment_id > $2 \
+             ORDER BY payment_id LIMIT $3"
         ))
         .bind(now_ms)
+        .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -348,12 +351,17 @@ impl Store for SqlStore {
         rows.iter().map(refund_from_row).collect()
     }
 
-    async fn pending_refunds(&self, limit: i64) -> Result<Vec<RefundRecord>, StoreError> {
+    async fn pending_refunds(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<RefundRecord>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             refund_columns!(),
-            " FROM refunds WHERE state = 'PENDING' ORDER BY created_at_ms LIMIT $1"
+            " FROM refunds WHERE state = 'PENDING' AND refund_id > $1 ORDER BY refund_id LIMIT $2"
         ))
+        .bind(after)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;

@@ -171,7 +171,15 @@ impl TestSwitch {
             let _ = addr_tx.send(switch.local_addr());
             let _ = switch.serve(std::future::pending()).await;
         });
-        self.addr = addr_rx.await.expect("switch started");
+        match addr_rx.await {
+            Ok(addr) => self.addr = addr,
+            Err(_) => {
+                // The build panicked on the switch's runtime: stop it without blocking here,
+                // then fail this test (dropping a runtime inside async code would abort).
+                runtime.shutdown_background();
+                panic!("the switch did not start; run with TEST_LOG=1 to see why");
+            }
+        }
         self.runtime = Some(runtime);
     }
 
