@@ -111,6 +111,7 @@ impl Payments {
                 reason: refund.reason.clone(),
             };
             let outcome = self.query_or_resend_refund(&network, &request).await;
+            self.report_if_overdue(&refund, &outcome);
             if let Err(e) = self.settle_refund(refund, &outcome).await {
                 tracing::warn!(error = %e, "Refund recovery step failed");
             }

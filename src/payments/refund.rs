@@ -55,7 +55,22 @@ impl Drop for DrivingRefund<'_> {
 pub(super) struct RefundSends {
     sent: u32,
     next_at_ms: i64,
+    /// When an operator was last told this refund is overdue (0: never).
+    warned_at_ms: i64,
 }
+
+impl RefundSends {
+    fn new(now_ms: i64) -> Self {
+        Self {
+            sent: 0,
+            next_at_ms: now_ms,
+            warned_at_ms: 0,
+        }
+    }
+}
+
+/// How often an overdue refund is reported to operators again.
+const OVERDUE_REPORT_INTERVAL_MS: i64 = 3_600_000;
 
 // === impl Payments ===
 
@@ -325,6 +340,26 @@ impl Payments {
         self.send_refund(network, request).await
     }
 
+    /// A refund still open past `refund_deadline_ms` is reported to operators (hourly): the
+    /// switch keeps re-sending or asking, but someone should look (WeChat Pay's CNY pool
+    /// short for days, a network that lost it for good).
+    pub(super) fn report_if_overdue(&self, refund: &RefundRecord, outcome: &RefundOutcome) {
+        let deadline = i64::try_from(self.inner.limits.refund_deadline_ms).unwrap_or(i64::MAX);
+        let now = self.now_ms();
+        if !is_open(outcome) || now - refund.created_at_ms <= deadline {
+            return;
+        }
+        let mut sends = self
+            .inner
+            .refund_sends
+            .entry(refund.refund_id.clone())
+            .or_insert_with(|| RefundSends::new(now));
+        if now - sends.warned_at_ms >= OVERDUE_REPORT_INTERVAL_MS {
+            sends.warned_at_ms = now;
+            tracing::error!(refund_id = %refund.refund_id, payment_id = %refund.payment_id, age_ms = now - refund.created_at_ms, outcome = ?outcome, "Refund still not final past its deadline; the switch keeps trying; operator should look");
+        }
+    }
+
     fn note_refund_sent(&self, refund_id: &str) {
         if self.inner.refund_sends.len() >= REFUND_SENDS_MAX {
             // Forgetting only makes the next re-sends come sooner, which idempotency on the
@@ -337,10 +372,7 @@ impl Payments {
             .inner
             .refund_sends
             .entry(refund_id.to_owned())
-            .or_insert(RefundSends {
-                sent: 0,
-                next_at_ms: now,
-            });
+            .or_insert_with(|| RefundSends::new(now));
         let wait = base.saturating_mul(1 << sends.sent.min(RESEND_BACKOFF_DOUBLINGS_MAX));
         sends.sent = sends.sent.saturating_add(1);
         sends.next_at_ms = now.saturating_add(i64::try_from(wait).unwrap_or(i64::MAX));
