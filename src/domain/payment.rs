@@ -140,3 +140,33 @@ pub struct RefundRecord {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
+
+// === impl RefundRecord ===
+
+impl RefundRecord {
+    /// A new refund, pending until the network answers; `refund_id` is the switch's own.
+    pub fn pending(
+        payment: &PaymentRecord,
+        merchant_refund_id: ClientKey,
+        request_hash: String,
+        amount: Money,
+        reason: String,
+        now_ms: i64,
+    ) -> Self {
+        Self {
+            refund_id: super::new_id("ref"),
+            merchant_id: payment.merchant_id.clone(),
+            merchant_refund_id,
+            payment_id: payment.payment_id.clone(),
+            request_hash,
+            amount,
+            reason,
+            state: RefundState::Pending,
+            network_refund_id: None,
+            decline_reason: None,
+            network_code: None,
+            created_at_ms: now_ms,
+            updated_at_ms: now_ms,
+        }
+    }
+}

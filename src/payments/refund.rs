@@ -9,7 +9,7 @@ use crate::networks::Network;
 
 use super::commands::{Caller, RefundCommand};
 use super::{PayError, PaymentView, Payments};
-use crate::domain::{Event, PaymentRecord, PaymentState, RefundRecord, RefundState, new_id};
+use crate::domain::{Event, PaymentRecord, PaymentState, RefundRecord, RefundState};
 use crate::store::InsertRefund;
 
 const FINISH_RETRIES_MAX: u32 = 8;
@@ -93,21 +93,14 @@ impl Payments {
         let amount = self.refund_amount(&payment, &cmd)?;
         self.check_refundable(&payment, &amount).await?;
         let now = self.now_ms();
-        let refund = RefundRecord {
-            refund_id: new_id("ref"),
-            merchant_id: caller.merchant_id.clone(),
-            merchant_refund_id: cmd.refund_id.clone(),
-            payment_id: payment.payment_id.clone(),
-            request_hash: request_hash.clone(),
+        let refund = RefundRecord::pending(
+            &payment,
+            cmd.refund_id.clone(),
+            request_hash.clone(),
             amount,
-            reason: cmd.reason.clone(),
-            state: RefundState::Pending,
-            network_refund_id: None,
-            decline_reason: None,
-            network_code: None,
-            created_at_ms: now,
-            updated_at_ms: now,
-        };
+            cmd.reason.clone(),
+            now,
+        );
         match self.inner.store.insert_refund(&refund).await? {
             InsertRefund::Inserted => {}
             InsertRefund::Existing(existing) => {
@@ -156,21 +149,14 @@ impl Payments {
         let amount = Money::from_minor(payment.refundable_minor(), payment.amount.currency())
             .map_err(|_| PayError::Internal("nothing captured remains to refund".into()))?;
         let now = self.now_ms();
-        let refund = RefundRecord {
-            refund_id: new_id("ref"),
-            merchant_id: payment.merchant_id.clone(),
-            merchant_refund_id: key,
-            payment_id: payment.payment_id.clone(),
-            request_hash: super::commands::content_hash(&["void", &payment.payment_id]),
+        let refund = RefundRecord::pending(
+            &payment,
+            key,
+            super::commands::content_hash(&["void", &payment.payment_id]),
             amount,
-            reason: "cancelled after the network's cancel window".into(),
-            state: RefundState::Pending,
-            network_refund_id: None,
-            decline_reason: None,
-            network_code: None,
-            created_at_ms: now,
-            updated_at_ms: now,
-        };
+            "cancelled after the network's cancel window".into(),
+            now,
+        );
         let note = format!("reversal refused ({network_code}); captured, so refunded in full");
         self.transition_with_refund(&mut payment, Event::ReversalRefused, note, paid, &refund)
             .await?;

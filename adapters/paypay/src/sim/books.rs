@@ -255,7 +255,8 @@ impl Books {
         }
     }
 
-    pub fn customer_pays(&mut self, id: &str, wallet_id: &str, now_ms: i64) -> Result<(), String> {
+    /// The shown QR for `id`, if it is still waiting for a customer.
+    fn waiting_qr(&mut self, id: &str, now_ms: i64) -> Result<(), String> {
         let status = self
             .settle_expiry(id, now_ms)
             .map(|p| p.status)
@@ -263,6 +264,11 @@ impl Books {
         if status != Status::Created {
             return Err(format!("the QR is {}", status.as_str()));
         }
+        Ok(())
+    }
+
+    pub fn customer_pays(&mut self, id: &str, wallet_id: &str, now_ms: i64) -> Result<(), String> {
+        self.waiting_qr(id, now_ms)?;
         if self.payments.get(id).is_some_and(|p| p.abandoned) {
             return Err("the customer walked away from this QR".into());
         }
@@ -286,13 +292,7 @@ impl Books {
     }
 
     pub fn customer_abandons(&mut self, id: &str, now_ms: i64) -> Result<(), String> {
-        let status = self
-            .settle_expiry(id, now_ms)
-            .map(|p| p.status)
-            .ok_or_else(|| format!("no QR for {id}"))?;
-        if status != Status::Created {
-            return Err(format!("the QR is {}", status.as_str()));
-        }
+        self.waiting_qr(id, now_ms)?;
         if let Some(p) = self.payments.get_mut(id) {
             p.abandoned = true;
         }
