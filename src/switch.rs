@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kakehashi_adapter_core::{Clock, SystemClock};
-use kakehashi_proto::v1::acceptance_server::AcceptanceServer;
+use kakehashi_proto::v1::acceptance_service_server::AcceptanceServiceServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
@@ -134,7 +134,7 @@ impl Switch {
     ) -> Result<(), StartError> {
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
         health_reporter
-            .set_serving::<AcceptanceServer<AcceptanceApi>>()
+            .set_serving::<AcceptanceServiceServer<AcceptanceApi>>()
             .await;
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(kakehashi_proto::FILE_DESCRIPTOR_SET)
@@ -146,7 +146,7 @@ impl Switch {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()
             .map_err(|e| StartError::Serve(e.to_string()))?;
-        let acceptance = AcceptanceServer::new(AcceptanceApi::new(self.payments.clone()))
+        let acceptance = AcceptanceServiceServer::new(AcceptanceApi::new(self.payments.clone()))
             .max_decoding_message_size(self.request_bytes_max);
         let auth = self.auth.clone();
         let acceptance =

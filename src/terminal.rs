@@ -1,7 +1,7 @@
 //! `kakehashi terminal`: a small merchant-terminal client for a running switch, for
 //! integrators trying the API by hand and for scripts.
 use kakehashi_proto::v1 as pb;
-use kakehashi_proto::v1::acceptance_client::AcceptanceClient;
+use kakehashi_proto::v1::acceptance_service_client::AcceptanceServiceClient;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
@@ -10,7 +10,7 @@ use crate::api::auth::API_KEY_HEADER;
 /// A connected terminal: every call carries its API key.
 #[derive(Debug, Clone)]
 pub struct Terminal {
-    client: AcceptanceClient<Channel>,
+    client: AcceptanceServiceClient<Channel>,
     api_key: MetadataValue<tonic::metadata::Ascii>,
 }
 
@@ -47,7 +47,7 @@ impl Terminal {
             .parse()
             .map_err(|_| "the API key must be printable ASCII".to_owned())?;
         Ok(Self {
-            client: AcceptanceClient::new(channel),
+            client: AcceptanceServiceClient::new(channel),
             api_key,
         })
     }

@@ -1,7 +1,7 @@
 //! Bad input, table-driven: each request gets the stated gRPC status with a message an
 //! integrator can act on, and nothing is written (no payment, no refund, no network call).
 use kakehashi_proto::v1 as pb;
-use kakehashi_proto::v1::acceptance_client::AcceptanceClient;
+use kakehashi_proto::v1::acceptance_service_client::AcceptanceServiceClient;
 use sqlx::Row;
 use tonic::Code;
 
@@ -281,7 +281,7 @@ fn cases(code: &str) -> Vec<Case> {
 }
 
 async fn send(
-    client: &mut AcceptanceClient<tonic::transport::Channel>,
+    client: &mut AcceptanceServiceClient<tonic::transport::Channel>,
     key: Option<&str>,
     call: Call,
 ) -> Result<(), tonic::Status> {
@@ -330,7 +330,9 @@ async fn every_bad_request_gets_its_status_and_writes_nothing() {
     let store = switch.store().await;
     let before = counts(&store).await;
     let seen_before = lp::pay_requests_seen(&switch);
-    let mut client = AcceptanceClient::connect(switch.url()).await.unwrap();
+    let mut client = AcceptanceServiceClient::connect(switch.url())
+        .await
+        .unwrap();
 
     let table = cases(&fresh_code);
     assert!(table.len() >= 20);
@@ -375,7 +377,9 @@ async fn every_bad_request_gets_its_status_and_writes_nothing() {
 #[tokio::test]
 async fn an_oversize_request_is_refused_before_it_is_read() {
     let switch = spawn_switch().await;
-    let mut client = AcceptanceClient::connect(switch.url()).await.unwrap();
+    let mut client = AcceptanceServiceClient::connect(switch.url())
+        .await
+        .unwrap();
     let huge = pb::PayRequest {
         merchant_order_id: "huge".into(),
         amount: money("1", "JPY"),

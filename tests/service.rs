@@ -23,7 +23,7 @@ async fn health_reports_the_acceptance_service_serving() {
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
     let reply = health
         .check(tonic_health::pb::HealthCheckRequest {
-            service: "kakehashi.v1.Acceptance".into(),
+            service: "kakehashi.v1.AcceptanceService".into(),
         })
         .await
         .unwrap()
@@ -63,7 +63,7 @@ async fn reflection_lists_the_acceptance_service() {
     };
     let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
     assert!(
-        names.contains(&"kakehashi.v1.Acceptance".to_owned()),
+        names.contains(&"kakehashi.v1.AcceptanceService".to_owned()),
         "{names:?}"
     );
     assert!(
@@ -101,7 +101,7 @@ async fn the_switch_serves_tls_when_configured() {
         .connect()
         .await
         .unwrap();
-    let mut client = pb::acceptance_client::AcceptanceClient::new(channel);
+    let mut client = pb::acceptance_service_client::AcceptanceServiceClient::new(channel);
     let mut request = tonic::Request::new(pb::GetPaymentRequest {
         merchant_order_id: "nothing".into(),
     });
@@ -129,7 +129,7 @@ async fn the_switch_serves_tls_when_configured() {
     assert!(refused.unwrap_err().contains("--ca-cert"));
 
     // Plaintext to a TLS port fails.
-    let plain = pb::acceptance_client::AcceptanceClient::connect(switch.url()).await;
+    let plain = pb::acceptance_service_client::AcceptanceServiceClient::connect(switch.url()).await;
     if let Ok(mut plain) = plain {
         let mut request = tonic::Request::new(pb::GetPaymentRequest {
             merchant_order_id: "nothing".into(),

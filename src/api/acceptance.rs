@@ -1,11 +1,11 @@
-//! `kakehashi.v1.Acceptance`: each handler takes the caller from the request
+//! `kakehashi.v1.AcceptanceService`: each handler takes the caller from the request
 //! extensions, parses the request into a command, and hands it to `payments`.
 use std::pin::Pin;
 use std::time::Duration;
 
 use futures::Stream;
 use kakehashi_proto::v1 as pb;
-use kakehashi_proto::v1::acceptance_server::Acceptance;
+use kakehashi_proto::v1::acceptance_service_server::AcceptanceService;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -43,7 +43,7 @@ fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
 type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchPaymentResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
-impl Acceptance for AcceptanceApi {
+impl AcceptanceService for AcceptanceApi {
     #[tracing::instrument(skip_all, fields(rpc = "Pay"))]
     async fn pay(
         &self,

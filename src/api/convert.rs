@@ -151,6 +151,7 @@ pub fn pb_reason(r: Option<DeclineReason>) -> pb::DeclineReason {
         Some(D::InvalidRequest) => P::InvalidRequest,
         Some(D::RefundNotAllowed) => P::RefundNotAllowed,
         Some(D::NetworkError) => P::NetworkError,
+        Some(D::NetworkUnsupported) => P::NetworkUnsupported,
         Some(D::Other) => P::Other,
     }
 }

@@ -53,6 +53,7 @@ impl ScriptedNetwork {
                 query_first_delay: Duration::from_millis(20),
                 query_interval: Duration::from_millis(20),
                 reverse_not_before: Duration::ZERO,
+                call_timeout: Duration::from_millis(100),
             },
         };
         Arc::new(Self {

@@ -85,6 +85,7 @@ impl AlipayPlus {
                 query_first_delay: Duration::from_secs(2),
                 query_interval: Duration::from_secs(3),
                 reverse_not_before: Duration::ZERO,
+                call_timeout: config.http.call_timeout(),
             },
         };
         Ok(Self {

@@ -54,6 +54,12 @@ impl HttpSettings {
             .redirect(reqwest::redirect::Policy::none())
     }
 
+    /// The longest one request with these settings can take: reqwest's timeout covers the
+    /// whole exchange, connect included.
+    pub fn call_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
     pub fn build_client(&self, network: &str) -> Result<reqwest::Client, AdapterError> {
         self.client_builder()
             .build()

@@ -50,6 +50,11 @@ pub struct Timing {
     pub query_interval: Duration,
     /// Earliest reversal after creation (WeChat Pay: 15 s).
     pub reverse_not_before: Duration,
+    /// The longest one call to the network may take before the adapter gives up on it
+    /// (connect plus read, the largest of its operations' timeouts). The switch keeps a
+    /// payment's lease for at least this long while a call is open, and refuses a
+    /// `payment_deadline` that could not wait for one whole call.
+    pub call_timeout: Duration,
 }
 
 /// One wallet network, spoken to in its own protocol. Implementations must not panic on any

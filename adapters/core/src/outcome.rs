@@ -30,13 +30,17 @@ pub enum DeclineReason {
     RefundNotAllowed,
     /// The network failed in a way that is definitely final but not the customer's doing.
     NetworkError,
+    /// The network proved it did not process the request because it does not offer the
+    /// operation (unknown path, method not allowed, authentication refused before
+    /// processing): a configuration or integration problem, final at once.
+    NetworkUnsupported,
     Other,
 }
 
 // === impl DeclineReason ===
 
 impl DeclineReason {
-    pub const ALL: [DeclineReason; 15] = [
+    pub const ALL: [DeclineReason; 16] = [
         Self::InsufficientFunds,
         Self::CodeExpired,
         Self::CodeInvalid,
@@ -51,6 +55,7 @@ impl DeclineReason {
         Self::InvalidRequest,
         Self::RefundNotAllowed,
         Self::NetworkError,
+        Self::NetworkUnsupported,
         Self::Other,
     ];
 
@@ -71,6 +76,7 @@ impl DeclineReason {
             Self::InvalidRequest => "INVALID_REQUEST",
             Self::RefundNotAllowed => "REFUND_NOT_ALLOWED",
             Self::NetworkError => "NETWORK_ERROR",
+            Self::NetworkUnsupported => "NETWORK_UNSUPPORTED",
             Self::Other => "OTHER",
         }
     }

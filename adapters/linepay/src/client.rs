@@ -58,6 +58,10 @@ impl LinePay {
                 query_first_delay: Duration::from_secs(1),
                 query_interval: Duration::from_secs(2),
                 reverse_not_before: Duration::ZERO,
+                call_timeout: config
+                    .http
+                    .call_timeout()
+                    .max(Duration::from_millis(config.pay_timeout_ms)),
             },
         };
         Ok(Self {

@@ -63,6 +63,7 @@ impl PayPay {
                 query_first_delay: Duration::from_secs(1),
                 query_interval: Duration::from_secs(2),
                 reverse_not_before: Duration::ZERO,
+                call_timeout: config.http.call_timeout(),
             },
         };
         Ok(Self {

@@ -103,6 +103,7 @@ impl WeChatPay {
                 query_first_delay: Duration::from_secs(5),
                 query_interval: Duration::from_secs(5),
                 reverse_not_before: REVERSE_NOT_BEFORE,
+                call_timeout: config.http.call_timeout(),
             },
         };
         Ok(Self {
