@@ -25,6 +25,11 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `sqlite://path/to/kakehashi.db` (embedded default) or `postgres://user@host/db`.
     pub store_url: String,
+    /// This process's name on payment leases, `[A-Za-z0-9.-]`, at most 64 characters. Every
+    /// replica sharing a store needs its own; a restarted process keeps its name, so it
+    /// takes over at once what its previous run left in doubt. Default: the host name.
+    #[serde(default)]
+    pub instance: Option<String>,
     #[serde(default)]
     pub tls: Option<TlsConfig>,
     #[serde(default)]
@@ -269,6 +274,15 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
         self.limits.validate().map_err(ConfigError::Invalid)?;
+        if let Some(name) = &self.instance
+            && (name.is_empty()
+                || name.len() > INSTANCE_NAME_MAX
+                || !name.chars().all(valid_instance_char))
+        {
+            return invalid(format!(
+                "instance must be 1..={INSTANCE_NAME_MAX} characters of [A-Za-z0-9.-]"
+            ));
+        }
         if self.merchants.len() > MERCHANTS_MAX || self.terminals.len() > TERMINALS_MAX {
             return invalid("too many merchants or terminals".into());
         }
@@ -312,6 +326,25 @@ impl Config {
         Ok(())
     }
 
+    /// The configured instance name, or the host's name, or `kakehashi`.
+    pub fn instance_name(&self) -> String {
+        if let Some(name) = &self.instance {
+            return name.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let host: String = host
+            .trim()
+            .chars()
+            .map(|c| if valid_instance_char(c) { c } else { '-' })
+            .take(INSTANCE_NAME_MAX)
+            .collect();
+        if host.is_empty() {
+            "kakehashi".to_owned()
+        } else {
+            host
+        }
+    }
+
     pub fn network_settings(&self) -> Result<BTreeMap<String, NetworkSettings>, ConfigError> {
         self.networks
             .iter()
@@ -346,6 +379,12 @@ impl TerminalConfig {
             )),
         }
     }
+}
+
+const INSTANCE_NAME_MAX: usize = 64;
+
+fn valid_instance_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '.' || c == '-'
 }
 
 pub fn hash_api_key(key: &str) -> String {

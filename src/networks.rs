@@ -5,10 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kakehashi_adapter_core::{Clock, NetworkFactory, NetworkProfile, WalletNetwork};
+use kakehashi_adapter_core::{Clock, NetworkFactory, NetworkProfile, Timing, WalletNetwork};
 
 use crate::config::{ConfigError, NetworkSettings};
 use crate::routing::CodeTable;
+
+/// Extra time a network call may take past the payment's deadline before the driver stops
+/// waiting for it; also the margin a network's deadline must leave beyond its longest call.
+pub const CALL_GRACE: Duration = Duration::from_secs(2);
 
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/adapters.rs"));
@@ -58,6 +62,7 @@ impl Networks {
                 .build(&setting.adapter, Arc::clone(&clock))
                 .map_err(|e| ConfigError::Invalid(e.to_string()))?;
             let profile = effective_profile(adapter.profile(), setting);
+            check_timing(name, &profile.timing)?;
             codes
                 .add(&profile.id, &profile.code_patterns)
                 .map_err(ConfigError::Invalid)?;
@@ -91,6 +96,27 @@ impl Networks {
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.by_id.keys().map(String::as_str)
     }
+}
+
+/// A network's deadline must outlast its own longest call plus a margin: otherwise the
+/// switch would reverse a payment while the pay request that started it may still be
+/// answered, and a customer who paid could end REVERSED.
+fn check_timing(name: &str, timing: &Timing) -> Result<(), ConfigError> {
+    let needed = timing.call_timeout + CALL_GRACE;
+    if timing.payment_deadline >= needed {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid(format!(
+        "networks.{name}: timing.payment_deadline_ms ({deadline} ms) must be at least the \
+         adapter's longest call ({call} ms, from its request timeouts: http.request_timeout_ms, \
+         and pay_timeout_ms where the adapter has one) plus a {grace} ms margin, i.e. at least \
+         {needed} ms: a shorter deadline reverses payments whose pay request may still be \
+         answered. Raise timing.payment_deadline_ms or lower the adapter's timeouts",
+        deadline = timing.payment_deadline.as_millis(),
+        call = timing.call_timeout.as_millis(),
+        grace = CALL_GRACE.as_millis(),
+        needed = needed.as_millis(),
+    )))
 }
 
 fn effective_profile(base: &NetworkProfile, setting: &NetworkSettings) -> NetworkProfile {

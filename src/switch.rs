@@ -97,7 +97,14 @@ impl Switch {
                 Some(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
             }
         };
-        let payments = Payments::new(store, networks, clock, merchants, config.limits);
+        let payments = Payments::new(
+            store,
+            networks,
+            clock,
+            merchants,
+            config.limits,
+            &config.instance_name(),
+        );
         let listener =
             TcpListener::bind(config.listen)
                 .await

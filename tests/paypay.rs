@@ -16,7 +16,7 @@ async fn switch() -> TestSwitch {
     };
     options.network_extra.insert(
         "paypay",
-        "http = { request_timeout_ms = 1000 }\ntiming = { payment_deadline_ms = 2000, query_first_delay_ms = 100, query_interval_ms = 100 }".into(),
+        "http = { request_timeout_ms = 1000 }\ntiming = { payment_deadline_ms = 3000, query_first_delay_ms = 100, query_interval_ms = 100 }".into(),
     );
     spawn_with(options).await
 }

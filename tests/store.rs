@@ -5,11 +5,15 @@ use kakehashi::domain::{
     ClientKey, PaymentKind, PaymentRecord, PaymentState, RefundRecord, RefundState, Transition,
 };
 use kakehashi::store::{
-    InsertPayment, InsertRefund, MerchantRow, SqlStore, Store, StoreError, TerminalRow,
+    InsertPayment, InsertRefund, LeaseOwner, MerchantRow, SqlStore, Store, StoreError, TerminalRow,
 };
 use kakehashi_adapter_core::Money;
 
 mod support;
+
+fn owner(name: &str) -> LeaseOwner {
+    LeaseOwner::new(name, "boot1")
+}
 
 fn payment(id: &str, order: &str, amount: &str) -> PaymentRecord {
     PaymentRecord {
@@ -88,7 +92,7 @@ async fn exercise(store: &SqlStore) {
     let p = payment("pay1", "order-1", "1000");
     assert_eq!(
         store
-            .insert_payment(&p, &first_transitions(), "test", 0)
+            .insert_payment(&p, &first_transitions(), &owner("test"), 0)
             .await
             .unwrap(),
         InsertPayment::Inserted
@@ -96,7 +100,7 @@ async fn exercise(store: &SqlStore) {
     // The same order id again: the stored payment comes back, nothing new is written.
     let again = payment("pay2", "order-1", "999");
     match store
-        .insert_payment(&again, &first_transitions(), "test", 0)
+        .insert_payment(&again, &first_transitions(), &owner("test"), 0)
         .await
         .unwrap()
     {
@@ -154,17 +158,41 @@ async fn exercise(store: &SqlStore) {
     assert_eq!(store.pending_refunds("", 10).await.unwrap().len(), 1);
 
     // Leases: one owner at a time until expiry.
-    assert!(store.take_lease("pay1", "a", 10, 20).await.unwrap());
-    assert!(!store.take_lease("pay1", "b", 15, 25).await.unwrap());
-    assert!(store.take_lease("pay1", "b", 21, 30).await.unwrap());
+    let (a, b) = (owner("a"), owner("b"));
+    assert!(store.take_lease("pay1", &a, 10, 20).await.unwrap());
+    assert!(!store.take_lease("pay1", &b, 15, 25).await.unwrap());
+    assert!(store.take_lease("pay1", &b, 21, 30).await.unwrap());
+    // The holder's lease never shrinks: a call it has open may rely on it.
+    assert!(store.take_lease("pay1", &b, 22, 100).await.unwrap());
+    assert!(store.take_lease("pay1", &b, 23, 40).await.unwrap());
+    assert!(!store.take_lease("pay1", &a, 60, 70).await.unwrap());
+    // A restarted process (same name, new boot) takes its dead boot's lease at once...
+    let b_restarted = LeaseOwner::new("b", "boot2");
+    assert!(
+        store
+            .take_lease("pay1", &b_restarted, 61, 80)
+            .await
+            .unwrap()
+    );
+    // ...and a released lease is free for anyone.
+    store.release_lease("pay1", &a).await.unwrap();
+    assert!(
+        !store.take_lease("pay1", &a, 62, 90).await.unwrap(),
+        "only its owner releases it"
+    );
+    store.release_lease("pay1", &b_restarted).await.unwrap();
+    assert!(store.take_lease("pay1", &a, 63, 90).await.unwrap());
 
     // In doubt: only unresolved payments whose lease expired.
     let doubtful = payment("pay3", "order-3", "100");
     store
-        .insert_payment(&doubtful, &first_transitions(), "test", 0)
+        .insert_payment(&doubtful, &first_transitions(), &owner("test"), 0)
         .await
         .unwrap();
-    let found = store.payments_in_doubt(50, "", 10).await.unwrap();
+    let found = store
+        .payments_in_doubt(&owner("x"), 50, "", 10)
+        .await
+        .unwrap();
     assert_eq!(
         found
             .iter()
@@ -177,35 +205,52 @@ async fn exercise(store: &SqlStore) {
     // another instance) cannot take it over before the lease runs out.
     let fresh = payment("pay4", "order-4", "100");
     store
-        .insert_payment(&fresh, &first_transitions(), "inst-a", 1_000)
+        .insert_payment(&fresh, &first_transitions(), &owner("inst-a"), 1_000)
         .await
         .unwrap();
     let ids = |found: Vec<kakehashi::domain::PaymentRecord>| {
         found.into_iter().map(|p| p.payment_id).collect::<Vec<_>>()
     };
     assert_eq!(
-        ids(store.payments_in_doubt(999, "", 10).await.unwrap()),
+        ids(store
+            .payments_in_doubt(&owner("x"), 999, "", 10)
+            .await
+            .unwrap()),
         vec!["pay3"]
     );
     assert!(
         !store
-            .take_lease("pay4", "inst-b", 999, 2_000)
+            .take_lease("pay4", &owner("inst-b"), 999, 2_000)
             .await
             .unwrap()
     );
     assert!(
         store
-            .take_lease("pay4", "inst-a", 999, 2_000)
+            .take_lease("pay4", &owner("inst-a"), 999, 2_000)
             .await
             .unwrap()
     );
     assert_eq!(
-        ids(store.payments_in_doubt(2_001, "", 10).await.unwrap()),
+        ids(store
+            .payments_in_doubt(&owner("x"), 2_001, "", 10)
+            .await
+            .unwrap()),
+        vec!["pay3", "pay4"]
+    );
+    // A restarted inst-a sees its dead boot's payments in doubt before their leases end.
+    assert_eq!(
+        ids(store
+            .payments_in_doubt(&LeaseOwner::new("inst-a", "boot2"), 999, "", 10)
+            .await
+            .unwrap()),
         vec!["pay3", "pay4"]
     );
     // Recovery pages: after "pay3" comes only "pay4".
     assert_eq!(
-        ids(store.payments_in_doubt(2_001, "pay3", 10).await.unwrap()),
+        ids(store
+            .payments_in_doubt(&owner("x"), 2_001, "pay3", 10)
+            .await
+            .unwrap()),
         vec!["pay4"]
     );
 }

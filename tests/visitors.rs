@@ -23,7 +23,7 @@ async fn switch() -> TestSwitch {
     );
     options.network_extra.insert(
         "alipayplus",
-        "http = { request_timeout_ms = 1000 }\ntiming = { payment_deadline_ms = 3000, query_first_delay_ms = 200, query_interval_ms = 200 }".into(),
+        "http = { request_timeout_ms = 500 }\ntiming = { payment_deadline_ms = 3000, query_first_delay_ms = 200, query_interval_ms = 200 }".into(),
     );
     spawn_with(options).await
 }

@@ -30,7 +30,7 @@ pub fn network_overrides(kind: &str) -> Vec<(String, toml::Value)> {
              timing = { payment_deadline_ms = 4000, query_first_delay_ms = 500, query_interval_ms = 500 }",
         ),
         "alipayplus" => table(
-            "http = { request_timeout_ms = 2000 }\n\
+            "http = { request_timeout_ms = 1500 }\n\
              timing = { payment_deadline_ms = 5000, query_first_delay_ms = 300, query_interval_ms = 300 }",
         ),
         _ => Vec::new(),

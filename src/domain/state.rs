@@ -31,6 +31,11 @@ pub enum Event {
     /// The network refused the reversal (its cancel window has closed) and confirms the money
     /// was captured: the payment is succeeded again, and the switch refunds it in full.
     ReversalRefused,
+    /// The network reports the payment succeeded after the switch began, or finished,
+    /// reversing it (a late approval: the pay or a query answered after the reversal was
+    /// decided). The capture is recorded and the payment is reversed again, so the customer
+    /// gets the money back and the books say so.
+    LateApproval,
     /// A refund succeeded and money remains captured.
     PartiallyRefunded,
     /// A refund succeeded and nothing remains captured.
@@ -45,7 +50,7 @@ pub struct IllegalTransition {
 }
 
 impl Event {
-    pub const ALL: [Event; 9] = [
+    pub const ALL: [Event; 10] = [
         Self::Submitted,
         Self::CustomerActionRequired,
         Self::NetworkSucceeded,
@@ -53,6 +58,7 @@ impl Event {
         Self::ReversalStarted,
         Self::NetworkReversed,
         Self::ReversalRefused,
+        Self::LateApproval,
         Self::PartiallyRefunded,
         Self::FullyRefunded,
     ];
@@ -90,6 +96,7 @@ impl PaymentState {
             ) => S::Reversing,
             (S::Reversing, E::NetworkReversed) => S::Reversed,
             (S::Reversing, E::ReversalRefused) => S::Succeeded,
+            (S::Reversing | S::Reversed, E::LateApproval) => S::Reversing,
             (S::Succeeded | S::PartiallyRefunded, E::PartiallyRefunded) => S::PartiallyRefunded,
             (S::Succeeded | S::PartiallyRefunded, E::FullyRefunded) => S::Refunded,
             (from, event) => return Err(IllegalTransition { from, event }),
@@ -97,7 +104,9 @@ impl PaymentState {
         Ok(next)
     }
 
-    /// No event can ever move the payment's money again.
+    /// No action of the switch or the terminal moves the payment's money again. A REVERSED
+    /// payment still hears a late approval from its network (then it is reversed again);
+    /// DECLINED and REFUNDED hear nothing.
     pub fn is_final(self) -> bool {
         matches!(self, Self::Declined | Self::Reversed | Self::Refunded)
     }
@@ -146,10 +155,10 @@ mod tests {
     use Event as E;
     use PaymentState as S;
 
-    const EVENTS: [Event; 9] = Event::ALL;
+    const EVENTS: [Event; 10] = Event::ALL;
 
     /// The whole legal table, written out independently of `apply`.
-    const LEGAL: [(PaymentState, Event, PaymentState); 17] = [
+    const LEGAL: [(PaymentState, Event, PaymentState); 19] = [
         (S::Received, E::Submitted, S::Authorizing),
         (S::Received, E::ReversalStarted, S::Reversing),
         (
@@ -173,6 +182,8 @@ mod tests {
         (S::Succeeded, E::FullyRefunded, S::Refunded),
         (S::Reversing, E::NetworkReversed, S::Reversed),
         (S::Reversing, E::ReversalRefused, S::Succeeded),
+        (S::Reversing, E::LateApproval, S::Reversing),
+        (S::Reversed, E::LateApproval, S::Reversing),
         (
             S::PartiallyRefunded,
             E::PartiallyRefunded,
@@ -203,8 +214,8 @@ mod tests {
                 }
             }
         }
-        assert_eq!(legal, 17);
-        assert_eq!(PaymentState::ALL.len() * EVENTS.len(), 81);
+        assert_eq!(legal, 19);
+        assert_eq!(PaymentState::ALL.len() * EVENTS.len(), 90);
     }
 
     #[test]
@@ -214,10 +225,11 @@ mod tests {
     }
 
     #[test]
-    fn final_states_accept_nothing() {
+    fn final_states_accept_only_a_late_approval() {
         for from in PaymentState::ALL.into_iter().filter(|s| s.is_final()) {
             for event in EVENTS {
-                assert!(from.apply(event).is_err(), "{from} accepted {event:?}");
+                let late = from == S::Reversed && event == E::LateApproval;
+                assert_eq!(from.apply(event).is_ok(), late, "{from} + {event:?}");
             }
         }
     }

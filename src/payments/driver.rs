@@ -1,31 +1,27 @@
-//! Driving one payment to an outcome: the network call, queries while in doubt, and the
-//! reversal at the deadline. One driver per payment per instance (the `active` map), and
-//! across instances the store lease decides who drives.
-use std::sync::Arc;
+//! Driving one payment to an outcome: the network call, queries while in doubt, then the
+//! reversal at the deadline (`reverse.rs`). Every call is made under the lease
+//! (`lease.rs`); every answer is recorded, including a success that arrives after the
+//! reversal began (a late approval), which sends the payment back to be reversed again.
 use std::time::Duration;
 
-use kakehashi_adapter_core::{
-    DeclineReason, PayOutcome, PayRequest, PaymentCode, QueryRequest, ReverseOutcome,
-    ReverseRequest,
-};
+use kakehashi_adapter_core::{DeclineReason, PayOutcome, PayRequest, PaymentCode, QueryRequest};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
+use super::lease::CallKind;
 use super::{PayError, Payments};
 use crate::domain::{Event, PaymentRecord, PaymentState};
+use crate::networks::Network;
 
 /// Bounds on the driver's loops, beside the payment's own deadline.
 const QUERY_ATTEMPTS_MAX: u32 = 1_000;
-const REVERSE_BACKOFF_MAX: Duration = Duration::from_secs(10);
-/// Extra time an adapter call may take past the deadline before the driver stops waiting.
-pub(super) const CALL_GRACE: Duration = Duration::from_secs(2);
 /// Reloads after a concurrent change before the driver gives up to recovery.
-const CONFLICT_RETRIES_MAX: u32 = 8;
+pub(super) const CONFLICT_RETRIES_MAX: u32 = 8;
 /// Times a pay the network never received is sent again (same id, same code).
 const PAY_RESENDS_MAX: u32 = 1;
 
 /// Where a driver's step left the payment.
-enum Step {
+pub(super) enum Step {
     Settled,
     InDoubt,
     Reverse,
@@ -40,6 +36,7 @@ impl Payments {
             return;
         };
         let Some(network) = self.inner.networks.get(&payment.network).cloned() else {
+            self.release(&payment_id).await;
             return;
         };
         let request = PayRequest {
@@ -50,16 +47,23 @@ impl Payments {
             description: payment.description.clone(),
             created_at_ms: payment.created_at_ms,
         };
-        let budget = self.remaining(&payment) + CALL_GRACE;
-        let started = std::time::Instant::now();
-        let outcome = match tokio::time::timeout(budget, network.adapter.pay(&request).instrument(tracing::info_span!("network.pay", network = %network.profile.id, payment_id = %request.payment_id))).await {
-            Ok(outcome) => outcome,
-            Err(_) => PayOutcome::Unknown {
-                detail: "no answer before the payment deadline".into(),
-            },
+        let window = self.call_window(&payment, &network, CallKind::BeforeDeadline);
+        let result = if self.hold_lease(&payment_id, window).await {
+            let started = std::time::Instant::now();
+            let call = network.adapter.pay(&request).instrument(tracing::info_span!("network.pay", network = %network.profile.id, payment_id = %request.payment_id));
+            let outcome = tokio::time::timeout(window, call)
+                .await
+                .unwrap_or(PayOutcome::Unknown {
+                    detail: format!(
+                        "no answer from {} within the call window",
+                        network.profile.display_name
+                    ),
+                });
+            tracing::info!(payment_id = %payment_id, network = %payment.network, latency_ms = started.elapsed().as_millis() as u64, outcome = outcome_name(&outcome), "Network pay answered");
+            self.apply_with_retry(&payment_id, &network, &outcome).await
+        } else {
+            Ok(())
         };
-        tracing::info!(payment_id = %payment_id, network = %payment.network, latency_ms = started.elapsed().as_millis() as u64, outcome = outcome_name(&outcome), "Network pay answered");
-        let result = self.apply_with_retry(&payment_id, &outcome).await;
         // The code stays in this driver's memory only, for a re-send if the network never
         // received the pay; it is never stored.
         self.finish_driving(&payment_id, &bell, result, Some(&request))
@@ -76,6 +80,7 @@ impl Payments {
             return;
         };
         let Some(network) = self.inner.networks.get(&payment.network).cloned() else {
+            self.release(&payment_id).await;
             return;
         };
         let request = kakehashi_adapter_core::MerchantQrRequest {
@@ -86,8 +91,14 @@ impl Payments {
             created_at_ms: payment.created_at_ms,
             expires_at_ms: payment.deadline_at_ms,
         };
+        let window = self.call_window(&payment, &network, CallKind::BeforeDeadline);
+        if !self.hold_lease(&payment_id, window).await {
+            let _ = shown.send(());
+            self.finish_driving(&payment_id, &bell, Ok(()), None).await;
+            return;
+        }
         let created = tokio::time::timeout(
-            self.remaining(&payment) + CALL_GRACE,
+            window,
             network.adapter.create_merchant_qr(&request).instrument(tracing::info_span!("network.create_merchant_qr", network = %network.profile.id, payment_id = %request.payment_id)),
         )
         .await;
@@ -146,40 +157,6 @@ impl Payments {
         self.finish_driving(payment_id, &bell, Ok(()), None).await;
     }
 
-    /// Takes this instance's lock and the store lease; `None` if someone else drives it.
-    async fn claim(&self, payment_id: &str) -> Option<Arc<Notify>> {
-        let bell = Arc::new(Notify::new());
-        match self.inner.active.entry(payment_id.to_owned()) {
-            dashmap::Entry::Occupied(_) => return None,
-            dashmap::Entry::Vacant(v) => {
-                v.insert(Arc::clone(&bell));
-            }
-        }
-        if !self.renew_lease(payment_id).await {
-            self.inner.active.remove(payment_id);
-            return None;
-        }
-        Some(bell)
-    }
-
-    async fn renew_lease(&self, payment_id: &str) -> bool {
-        let now = self.now_ms();
-        let until =
-            now.saturating_add(i64::try_from(self.inner.limits.lease_ms).unwrap_or(i64::MAX));
-        match self
-            .inner
-            .store
-            .take_lease(payment_id, &self.inner.instance_id, now, until)
-            .await
-        {
-            Ok(taken) => taken,
-            Err(e) => {
-                tracing::warn!(payment_id, error = %e, "Lease renewal failed");
-                false
-            }
-        }
-    }
-
     /// Runs the query/reverse loop until the payment is settled, then releases it. `sent`:
     /// the pay request, when this driver sent it and may send it again.
     async fn finish_driving(
@@ -194,26 +171,17 @@ impl Payments {
         } else if let Err(e) = self.resolve(payment_id, bell, sent).await {
             tracing::warn!(payment_id, error = %e, "Driver stopped; recovery will resume");
         }
-        self.inner.active.remove(payment_id);
         if let Ok(p) = self.reload(payment_id).await
             && !p.state.is_in_doubt()
         {
             self.close_channel(payment_id);
         }
-        let _ = self.release_lease(payment_id).await;
-    }
-
-    async fn release_lease(&self, payment_id: &str) -> Result<(), PayError> {
-        let now = self.now_ms();
-        self.inner
-            .store
-            .take_lease(payment_id, &self.inner.instance_id, now, 0)
-            .await?;
-        Ok(())
+        self.release(payment_id).await;
     }
 
     /// Queries while in doubt until the deadline, then reverses. A pay the network never
-    /// received is sent again (`sent`, at most `PAY_RESENDS_MAX` times).
+    /// received is sent again (`sent`, at most `PAY_RESENDS_MAX` times). Stops quietly if
+    /// another instance holds the lease: that instance drives the payment now.
     async fn resolve(
         &self,
         payment_id: &str,
@@ -222,12 +190,7 @@ impl Payments {
     ) -> Result<(), PayError> {
         let mut resends = 0;
         let mut payment = self.reload(payment_id).await?;
-        let Some(network) = self.inner.networks.get(&payment.network).cloned() else {
-            return Err(PayError::Internal(format!(
-                "network {} not configured",
-                payment.network
-            )));
-        };
+        let network = self.network_of(&payment)?;
         let timing = network.profile.timing;
         let mut delay = timing.query_first_delay;
         for _ in 0..QUERY_ATTEMPTS_MAX {
@@ -237,26 +200,20 @@ impl Payments {
                 Step::InDoubt => {}
             }
             let wait = delay.min(self.remaining(&payment));
+            if !self.hold_lease(payment_id, wait).await {
+                return Ok(());
+            }
             let _ = tokio::time::timeout(wait, bell.notified()).await;
             delay = timing.query_interval;
             payment = self.reload(payment_id).await?;
             if !matches!(self.step_of(&payment), Step::InDoubt) {
                 continue;
             }
-            self.renew_lease(payment_id).await;
-            let request = QueryRequest {
-                payment_id: payment.payment_id.clone(),
-                merchant: self.merchant_ref(&payment),
-                amount: payment.amount,
-                network_txn_id: payment.network_txn_id.clone(),
-                created_at_ms: payment.created_at_ms,
-            };
-            let budget = self.remaining(&payment) + CALL_GRACE;
-            let mut outcome = tokio::time::timeout(budget, network.adapter.query(&request).instrument(tracing::info_span!("network.query", network = %network.profile.id, payment_id = %request.payment_id)))
-                .await
-                .unwrap_or(PayOutcome::Unknown {
-                    detail: "query timed out".into(),
-                });
+            let window = self.call_window(&payment, &network, CallKind::BeforeDeadline);
+            if !self.hold_lease(payment_id, window).await {
+                return Ok(());
+            }
+            let mut outcome = self.query_network(&payment, &network, window).await;
             if let (PayOutcome::NotReceived { .. }, Some(pay)) = (&outcome, sent)
                 && resends < PAY_RESENDS_MAX
                 && matches!(self.step_of(&self.reload(payment_id).await?), Step::InDoubt)
@@ -266,7 +223,7 @@ impl Payments {
                     payment_id,
                     "Network has no record of the payment; sending it again under the same id"
                 );
-                let resent = tokio::time::timeout(budget, network.adapter.pay(pay).instrument(tracing::info_span!("network.pay", network = %network.profile.id, payment_id = %pay.payment_id, resend = true))).await;
+                let resent = tokio::time::timeout(window, network.adapter.pay(pay).instrument(tracing::info_span!("network.pay", network = %network.profile.id, payment_id = %pay.payment_id, resend = true))).await;
                 outcome = match resent {
                     // Only a success is believed: a refusal may just mean the first pay,
                     // still in flight, used the code. Keep querying; reverse at the deadline.
@@ -284,13 +241,46 @@ impl Payments {
                 outcome = outcome_name(&outcome),
                 "Network query answered"
             );
-            self.apply_with_retry(payment_id, &outcome).await?;
+            self.apply_with_retry(payment_id, &network, &outcome)
+                .await?;
             payment = self.reload(payment_id).await?;
         }
         self.reverse(payment_id, bell).await
     }
 
-    fn step_of(&self, payment: &PaymentRecord) -> Step {
+    /// Asks the network what became of the payment, waiting at most `window`.
+    pub(super) async fn query_network(
+        &self,
+        payment: &PaymentRecord,
+        network: &Network,
+        window: Duration,
+    ) -> PayOutcome {
+        let request = QueryRequest {
+            payment_id: payment.payment_id.clone(),
+            merchant: self.merchant_ref(payment),
+            amount: payment.amount,
+            network_txn_id: payment.network_txn_id.clone(),
+            created_at_ms: payment.created_at_ms,
+        };
+        let call = network.adapter.query(&request).instrument(tracing::info_span!("network.query", network = %network.profile.id, payment_id = %request.payment_id));
+        tokio::time::timeout(window, call)
+            .await
+            .unwrap_or(PayOutcome::Unknown {
+                detail: format!("{} did not answer the query", network.profile.display_name),
+            })
+    }
+
+    pub(super) fn network_of(&self, payment: &PaymentRecord) -> Result<Network, PayError> {
+        self.inner
+            .networks
+            .get(&payment.network)
+            .cloned()
+            .ok_or_else(|| {
+                PayError::Internal(format!("network {} not configured", payment.network))
+            })
+    }
+
+    pub(super) fn step_of(&self, payment: &PaymentRecord) -> Step {
         match payment.state {
             PaymentState::Reversing => Step::Reverse,
             s if !s.is_in_doubt() => Step::Settled,
@@ -299,20 +289,21 @@ impl Payments {
         }
     }
 
-    fn remaining(&self, payment: &PaymentRecord) -> Duration {
+    pub(super) fn remaining(&self, payment: &PaymentRecord) -> Duration {
         let left = payment.deadline_at_ms.saturating_sub(self.now_ms()).max(0);
         Duration::from_millis(u64::try_from(left).unwrap_or(0))
     }
 
     /// Applies a network outcome, reloading on a concurrent change.
-    async fn apply_with_retry(
+    pub(super) async fn apply_with_retry(
         &self,
         payment_id: &str,
+        network: &Network,
         outcome: &PayOutcome,
     ) -> Result<(), PayError> {
         for _ in 0..CONFLICT_RETRIES_MAX {
             let mut payment = self.reload(payment_id).await?;
-            match self.apply_outcome(&mut payment, outcome).await {
+            match self.apply_outcome(&mut payment, network, outcome).await {
                 Err(PayError::Conflict) => continue,
                 other => return other,
             }
@@ -323,17 +314,27 @@ impl Payments {
     async fn apply_outcome(
         &self,
         payment: &mut PaymentRecord,
+        network: &Network,
         outcome: &PayOutcome,
     ) -> Result<(), PayError> {
+        if matches!(
+            payment.state,
+            PaymentState::Reversing | PaymentState::Reversed
+        ) {
+            return self.apply_late_outcome(payment, network, outcome).await;
+        }
         if !matches!(
             payment.state,
             PaymentState::Authorizing | PaymentState::AwaitingCustomer
         ) {
-            return Ok(()); // reversing or settled: a late answer changes nothing
+            return Ok(()); // settled: a repeated answer changes nothing
         }
         match outcome {
             PayOutcome::Succeeded(paid) => {
-                let detail = format!("network txn {}", paid.network_txn_id);
+                let detail = format!(
+                    "{} approved (txn {})",
+                    network.profile.display_name, paid.network_txn_id
+                );
                 let paid = paid.clone();
                 self.transition(payment, Event::NetworkSucceeded, detail, |p| {
                     p.record_paid(&paid)
@@ -344,7 +345,11 @@ impl Payments {
                 reason,
                 network_code,
             } => {
-                let detail = format!("declined {} ({network_code})", reason.as_str());
+                let detail = format!(
+                    "{} declined: {} ({network_code})",
+                    network.profile.display_name,
+                    reason.as_str()
+                );
                 let (reason, code) = (*reason, network_code.clone());
                 self.transition(payment, Event::NetworkDeclined, detail, |p| {
                     p.decline_reason = Some(reason);
@@ -364,7 +369,7 @@ impl Payments {
                 self.transition(
                     payment,
                     Event::CustomerActionRequired,
-                    "customer must act".into(),
+                    "customer must confirm in the wallet".into(),
                     |p| {
                         if txn.is_some() {
                             p.network_txn_id = txn;
@@ -380,197 +385,37 @@ impl Payments {
         }
     }
 
-    /// Reverses until the network confirms, within the attempt limit.
-    async fn reverse(&self, payment_id: &str, bell: &Notify) -> Result<(), PayError> {
-        let mut payment = self.reload(payment_id).await?;
-        if payment.state != PaymentState::Reversing {
-            if !payment.state.is_in_doubt() {
-                return Ok(());
-            }
-            self.transition(
-                &mut payment,
-                Event::ReversalStarted,
-                "deadline passed unresolved".into(),
-                |_| {},
-            )
-            .await?;
-        }
-        let Some(network) = self.inner.networks.get(&payment.network).cloned() else {
-            return Err(PayError::Internal(format!(
-                "network {} not configured",
-                payment.network
-            )));
-        };
-        // The network's earliest reversal (WeChat Pay: 15 s after the order).
-        let not_before = payment.created_at_ms.saturating_add(
-            i64::try_from(network.profile.timing.reverse_not_before.as_millis())
-                .unwrap_or(i64::MAX),
-        );
-        let early_ms = not_before.saturating_sub(self.now_ms()).clamp(0, 60_000);
-        if early_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(early_ms.unsigned_abs())).await;
-        }
-        let mut backoff = Duration::from_millis(500);
-        while payment.reverse_attempts < i64::from(self.inner.limits.reverse_attempts_max) {
-            self.renew_lease(payment_id).await;
-            payment.reverse_attempts += 1;
-            self.save(&mut payment).await?;
-            let request = ReverseRequest {
-                payment_id: payment.payment_id.clone(),
-                merchant: self.merchant_ref(&payment),
-                amount: payment.amount,
-                network_txn_id: payment.network_txn_id.clone(),
-                created_at_ms: payment.created_at_ms,
-            };
-            let outcome = network.adapter.reverse(&request).instrument(tracing::info_span!("network.reverse", network = %network.profile.id, payment_id = %request.payment_id)).await;
-            tracing::info!(payment_id, attempt = payment.reverse_attempts, outcome = ?outcome, "Network reverse answered");
-            match outcome {
-                ReverseOutcome::Reversed => {
-                    return self
-                        .transition(
-                            &mut payment,
-                            Event::NetworkReversed,
-                            "reversed by network".into(),
-                            |_| {},
-                        )
-                        .await;
-                }
-                ReverseOutcome::TooEarly { not_before_ms } => {
-                    let wait = not_before_ms.saturating_sub(self.now_ms()).clamp(0, 60_000);
-                    let _ =
-                        tokio::time::timeout(Duration::from_millis(wait as u64), bell.notified())
-                            .await;
-                    payment.reverse_attempts -= 1; // waiting for the window is not a failed attempt
-                }
-                ReverseOutcome::Retry { .. } => {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(REVERSE_BACKOFF_MAX);
-                }
-                ReverseOutcome::Refused {
-                    network_code,
-                    detail,
-                } => {
-                    return self
-                        .refund_instead_of_reversing(payment, &network, network_code, detail)
-                        .await;
-                }
-            }
-        }
-        tracing::error!(payment_id, "Reversal attempts exhausted; operator must act");
-        Ok(())
-    }
-
-    /// Past the network's cancel window (PayPay `ORDER_NOT_REVERSIBLE`, Alipay+ after 00:15
-    /// UTC+8 on T+1, WeChat Pay after the reverse window) a void is refused but a refund is
-    /// not. If the network confirms the money was captured, the payment is succeeded again
-    /// and refunded in full; otherwise nobody can tell where the money is, and an operator
-    /// must look.
-    async fn refund_instead_of_reversing(
+    /// An answer for a payment the switch is reversing or has reversed. Only a success
+    /// matters: the network captured money the switch thought it had returned (the answer
+    /// raced the reversal). It is recorded, and the payment goes back to be reversed again
+    /// (void, or a refund where the void window has closed), so the customer is never left
+    /// charged for a payment the switch reports as reversed. Anything else changes nothing:
+    /// the reversal stands.
+    async fn apply_late_outcome(
         &self,
-        mut payment: PaymentRecord,
-        network: &crate::networks::Network,
-        network_code: String,
-        detail: String,
+        payment: &mut PaymentRecord,
+        network: &Network,
+        outcome: &PayOutcome,
     ) -> Result<(), PayError> {
-        let payment_id = payment.payment_id.clone();
-        let request = QueryRequest {
-            payment_id: payment_id.clone(),
-            merchant: self.merchant_ref(&payment),
-            amount: payment.amount,
-            network_txn_id: payment.network_txn_id.clone(),
-            created_at_ms: payment.created_at_ms,
+        let PayOutcome::Succeeded(paid) = outcome else {
+            return Ok(());
         };
-        let outcome = network
-            .adapter
-            .query(&request)
-            .instrument(tracing::info_span!("network.query", network = %network.profile.id, payment_id = %payment_id))
-            .await;
-        match outcome {
-            PayOutcome::Succeeded(paid) => {
-                tracing::warn!(payment_id, network_code = %network_code, "Network refused reversal of a captured payment; refunding it in full");
-                self.refund_instead_of_reversal(payment, &paid, &network_code)
-                    .await
-            }
-            // Nothing was captured (an expired or failed order the network will not cancel):
-            // nothing to return, and nobody will be charged.
-            PayOutcome::Declined {
-                network_code: state,
-                ..
-            } => {
-                let note =
-                    format!("reversal refused ({network_code}); the network holds it {state}");
-                self.transition(&mut payment, Event::NetworkReversed, note, |_| {})
-                    .await
-            }
-            other => {
-                tracing::error!(payment_id, network_code = %network_code, detail = %detail, outcome = outcome_name(&other), "Network refused reversal and does not say where the money is; operator must act");
-                payment.network_code = Some(network_code);
-                self.save(&mut payment).await
-            }
-        }
-    }
-
-    /// The terminal voids a payment: an unresolved one is reversed now, a succeeded
-    /// unrefunded one is returned in full.
-    pub async fn cancel(
-        &self,
-        caller: &super::Caller,
-        cmd: super::CancelCommand,
-    ) -> Result<super::PaymentView, PayError> {
-        let mut payment = self.find(caller, cmd.merchant_order_id.as_str()).await?;
-        match payment.state {
-            PaymentState::Declined | PaymentState::Reversed | PaymentState::Reversing => {}
-            PaymentState::PartiallyRefunded | PaymentState::Refunded => {
-                return Err(PayError::NotAllowed(
-                    "payment has refunds; refund the rest instead of cancelling".into(),
-                ));
-            }
-            PaymentState::Succeeded if payment.refund_reserved_minor > 0 => {
-                return Err(PayError::NotAllowed(
-                    "a refund is in progress; wait for it before cancelling".into(),
-                ));
-            }
-            _ => {
-                let detail = format!(
-                    "cancelled by terminal {}: {}",
-                    caller.terminal_id, cmd.reason
-                );
-                self.transition(&mut payment, Event::ReversalStarted, detail, |_| {})
-                    .await?;
-            }
-        }
-        if payment.state == PaymentState::Reversing {
-            let bell = self
-                .inner
-                .active
-                .get(&payment.payment_id)
-                .map(|b| Arc::clone(&b));
-            match bell {
-                Some(bell) => bell.notify_one(),
-                None => {
-                    let this = self.clone();
-                    let id = payment.payment_id.clone();
-                    tokio::spawn(
-                        async move { this.drive_existing(&id).await }
-                            .instrument(tracing::Span::current()),
-                    );
-                }
-            }
-        }
-        let view = self
-            .wait_settled(&payment.payment_id, self.pay_wait())
-            .await?;
-        if view.payment.state != PaymentState::Succeeded {
-            return Ok(view);
-        }
-        // The network refused the void and the switch is refunding instead: answer with the
-        // refund's outcome if it comes within the wait.
-        self.wait_refunds_settled(&payment.payment_id, self.pay_wait())
-            .await
+        let detail = format!(
+            "late approval: {} captured the payment (txn {}) after the switch began reversing \
+             it; reversing it again",
+            network.profile.display_name, paid.network_txn_id
+        );
+        tracing::warn!(payment_id = %payment.payment_id, network = %payment.network, state = %payment.state, "Late approval for a payment being reversed; reversing it again");
+        let paid = paid.clone();
+        self.transition(payment, Event::LateApproval, detail, |p| {
+            p.record_paid(&paid);
+            p.reverse_attempts = 0;
+        })
+        .await
     }
 }
 
-fn outcome_name(outcome: &PayOutcome) -> &'static str {
+pub(super) fn outcome_name(outcome: &PayOutcome) -> &'static str {
     match outcome {
         PayOutcome::Succeeded(_) => "succeeded",
         PayOutcome::AwaitingCustomer { .. } => "awaiting_customer",

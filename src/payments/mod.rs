@@ -4,12 +4,15 @@
 //! The store is the source of truth. In-memory maps here are caches of who is working on
 //! what (drivers, watchers); losing them loses nothing, because recovery rebuilds the work
 //! from the store.
+mod cancel;
 mod commands;
 mod driver;
 mod error;
+mod lease;
 mod pay;
 mod recovery;
 mod refund;
+mod reverse;
 mod view;
 mod watch;
 
@@ -26,7 +29,7 @@ use tokio::sync::{Notify, Semaphore};
 use crate::config::Limits;
 use crate::domain::{PaymentRecord, Transition};
 use crate::networks::Networks;
-use crate::store::{Store, StoreError};
+use crate::store::{LeaseOwner, Store, StoreError};
 
 pub use commands::{Caller, CancelCommand, MerchantQrCommand, PayCommand, RefundCommand};
 pub use error::PayError;
@@ -54,8 +57,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     merchants: BTreeMap<String, Merchant>,
     limits: Limits,
-    /// This instance's name on driver leases.
-    instance_id: String,
+    /// This instance's name and boot on driver leases.
+    owner: LeaseOwner,
     /// Payments this instance is driving, with a bell to ring when the terminal cancels.
     active: DashMap<String, Arc<Notify>>,
     /// Refunds a request here is driving; recovery leaves them alone.
@@ -73,7 +76,7 @@ struct Inner {
 impl std::fmt::Debug for Payments {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Payments")
-            .field("instance_id", &self.inner.instance_id)
+            .field("lease_owner", &self.inner.owner.id())
             .finish()
     }
 }
@@ -81,19 +84,22 @@ impl std::fmt::Debug for Payments {
 // === impl Payments ===
 
 impl Payments {
+    /// `instance_name` must differ between processes sharing one store (see
+    /// [`LeaseOwner`]); each call starts a new boot of it.
     pub fn new(
         store: Arc<dyn Store>,
         networks: Networks,
         clock: Arc<dyn Clock>,
         merchants: Vec<Merchant>,
         limits: Limits,
+        instance_name: &str,
     ) -> Self {
         let inner = Inner {
             store,
             networks,
             clock,
             merchants: merchants.into_iter().map(|m| (m.id.clone(), m)).collect(),
-            instance_id: crate::domain::new_id("inst"),
+            owner: LeaseOwner::new(instance_name, &crate::domain::new_id("boot")),
             active: DashMap::new(),
             active_refunds: DashMap::new(),
             refund_sends: DashMap::new(),

@@ -270,18 +270,18 @@ impl Payments {
                 at_ms: now,
             },
         ];
-        // The first network call is not interrupted to renew the lease, so the lease covers
-        // it: until the payment's deadline plus the call's grace, at least `lease_ms`.
-        let lease_ms = i64::try_from(self.inner.limits.lease_ms).unwrap_or(i64::MAX);
-        let lease_until = now.saturating_add(lease_ms).max(
-            payment
-                .deadline_at_ms
-                .saturating_add(super::driver::CALL_GRACE.as_millis() as i64),
+        // Born leased for its first call, so no recovery pass anywhere takes it over before
+        // its own driver has sent it and heard (or given up on) the answer.
+        let first_call = self.call_window(
+            &payment,
+            new.network,
+            super::lease::CallKind::BeforeDeadline,
         );
+        let lease_until = self.first_lease_until(now, first_call);
         match self
             .inner
             .store
-            .insert_payment(&payment, &transitions, &self.inner.instance_id, lease_until)
+            .insert_payment(&payment, &transitions, &self.inner.owner, lease_until)
             .await?
         {
             crate::store::InsertPayment::Inserted => {}

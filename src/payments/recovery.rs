@@ -34,7 +34,7 @@ impl Payments {
         match self
             .inner
             .store
-            .payments_in_doubt(self.now_ms(), &after, RECOVERY_BATCH_MAX)
+            .payments_in_doubt(&self.inner.owner, self.now_ms(), &after, RECOVERY_BATCH_MAX)
             .await
         {
             Ok(payments) => {

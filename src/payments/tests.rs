@@ -161,6 +161,7 @@ async fn payments(network: Arc<ScriptedNetwork>) -> (Payments, tempfile::TempDir
             Arc::new(SystemClock),
             vec![merchant],
             limits,
+            "test",
         ),
         dir,
     )

@@ -42,6 +42,35 @@ pub struct TerminalRow {
     pub store_id: String,
 }
 
+/// Who holds a driver lease: the instance's configured name and this process's boot. Each
+/// running process has its own name, so a new boot of a name knows every older boot of it
+/// is dead and takes their leases at once, instead of waiting out calls nobody can hear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseOwner {
+    /// `<name>/`: every boot of this name.
+    name_prefix: String,
+    /// `<name>/<boot>`: this boot, as stored in `lease_owner`.
+    id: String,
+}
+
+impl LeaseOwner {
+    /// `name` is `[A-Za-z0-9.-]`, checked by the config; `boot` is fresh per process.
+    pub fn new(name: &str, boot: &str) -> Self {
+        Self {
+            name_prefix: format!("{name}/"),
+            id: format!("{name}/{boot}"),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn name_prefix(&self) -> &str {
+        &self.name_prefix
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InsertPayment {
     Inserted,
@@ -75,7 +104,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         payment: &PaymentRecord,
         transitions: &[Transition],
-        lease_owner: &str,
+        lease_owner: &LeaseOwner,
         lease_until_ms: i64,
     ) -> Result<InsertPayment, StoreError>;
 
@@ -100,22 +129,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Payments whose outcome is not known (AUTHORIZING, AWAITING_CUSTOMER, REVERSING)
     /// and whose driver lease has expired, by payment id after `after` (`""` from the
     /// start): recovery pages through them all, so a few stuck ones cannot hide the rest.
+    /// Leases held by an older boot of `owner`'s name count as expired.
     async fn payments_in_doubt(
         &self,
+        owner: &LeaseOwner,
         now_ms: i64,
         after: &str,
         limit: i64,
     ) -> Result<Vec<PaymentRecord>, StoreError>;
 
-    /// Takes or renews the right to drive a payment until `until_ms`. Another replica's
-    /// unexpired lease makes this return `false`.
+    /// Takes or extends the right to drive a payment until `until_ms`. Another instance's
+    /// unexpired lease makes this return `false`; an older boot of `owner`'s own name is
+    /// dead, so its lease is taken at once. The holder's own lease is never shortened: it
+    /// may cover a network call still open, whose answer only the holder can hear.
     async fn take_lease(
         &self,
         payment_id: &str,
-        owner: &str,
+        owner: &LeaseOwner,
         now_ms: i64,
         until_ms: i64,
     ) -> Result<bool, StoreError>;
+
+    /// Ends `owner`'s lease at once (its driver has stopped and has no call open), so
+    /// recovery anywhere may take the payment up. Another owner's lease is left alone.
+    async fn release_lease(&self, payment_id: &str, owner: &LeaseOwner) -> Result<(), StoreError>;
 
     /// Stores a pending refund and reserves its amount against the payment in one commit.
     async fn insert_refund(&self, refund: &RefundRecord) -> Result<InsertRefund, StoreError>;

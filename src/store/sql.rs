@@ -10,7 +10,9 @@ use super::rows::{
     check_payment, payment_columns, payment_from_row, refund_columns, refund_from_row,
     transition_from_row,
 };
-use super::{InsertPayment, InsertRefund, MerchantRow, Store, StoreError, TerminalRow, schema};
+use super::{
+    InsertPayment, InsertRefund, LeaseOwner, MerchantRow, Store, StoreError, TerminalRow, schema,
+};
 use crate::domain::{PaymentRecord, RefundRecord, Transition};
 
 /// Connections per pool. SQLite serialises writers anyway; PostgreSQL replicas share a
@@ -135,7 +137,7 @@ impl Store for SqlStore {
         &self,
         p: &PaymentRecord,
         transitions: &[Transition],
-        lease_owner: &str,
+        lease_owner: &LeaseOwner,
         lease_until_ms: i64,
     ) -> Result<InsertPayment, StoreError> {
         check_payment(p)?;
@@ -168,7 +170,7 @@ impl Store for SqlStore {
         .bind(p.deadline_at_ms)
         .bind(p.version)
         .bind(&p.wallet_brand)
-        .bind(lease_owner)
+        .bind(lease_owner.id())
         .bind(lease_until_ms)
         .execute(&mut *tx)
         .await?
@@ -245,6 +247,7 @@ impl Store for SqlStore {
 
     async fn payments_in_doubt(
         &self,
+        owner: &LeaseOwner,
         now_ms: i64,
         after: &str,
         limit: i64,
@@ -253,12 +256,16 @@ impl Store for SqlStore {
             "SELECT ",
             payment_columns!(),
             " FROM payments WHERE state IN ('RECEIVED', 'AUTHORIZING', 'AWAITING_CUSTOMER', \
-             'REVERSING') AND lease_until_ms < $1 AND payment_id > $2 \
+             'REVERSING') AND (lease_until_ms < $1 OR (lease_owner <> $4 AND \
+             substr(lease_owner, 1, CAST($5 AS INTEGER)) = $6)) AND payment_id > $2 \
              ORDER BY payment_id LIMIT $3"
         ))
         .bind(now_ms)
         .bind(after)
         .bind(limit)
+        .bind(owner.id())
+        .bind(owner.name_prefix().len() as i64)
+        .bind(owner.name_prefix())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(payment_from_row).collect()
@@ -267,22 +274,39 @@ impl Store for SqlStore {
     async fn take_lease(
         &self,
         payment_id: &str,
-        owner: &str,
+        owner: &LeaseOwner,
         now_ms: i64,
         until_ms: i64,
     ) -> Result<bool, StoreError> {
+        // The holder's own lease only grows: a call it has open may rely on the longer one.
         let taken = sqlx::query(
-            "UPDATE payments SET lease_owner = $1, lease_until_ms = $2 WHERE payment_id = $3 \
-             AND (lease_owner = $1 OR lease_owner IS NULL OR lease_until_ms < $4)",
+            "UPDATE payments SET lease_owner = $1, lease_until_ms = CASE \
+             WHEN lease_owner = $1 AND lease_until_ms > $2 THEN lease_until_ms ELSE $2 END \
+             WHERE payment_id = $3 \
+             AND (lease_owner = $1 OR lease_owner IS NULL OR lease_until_ms < $4 \
+             OR substr(lease_owner, 1, CAST($5 AS INTEGER)) = $6)",
         )
-        .bind(owner)
+        .bind(owner.id())
         .bind(until_ms)
         .bind(payment_id)
         .bind(now_ms)
+        .bind(owner.name_prefix().len() as i64)
+        .bind(owner.name_prefix())
         .execute(&self.pool)
         .await?
         .rows_affected();
         Ok(taken == 1)
+    }
+
+    async fn release_lease(&self, payment_id: &str, owner: &LeaseOwner) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE payments SET lease_until_ms = 0 WHERE payment_id = $1 AND lease_owner = $2",
+        )
+        .bind(payment_id)
+        .bind(owner.id())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn insert_refund(&self, r: &RefundRecord) -> Result<InsertRefund, StoreError> {

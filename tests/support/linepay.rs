@@ -50,12 +50,12 @@ pub fn lose_next_pay_reply(switch: &TestSwitch) {
 }
 
 /// A switch whose LINE Pay calls time out after 300 ms and whose payments must resolve
-/// within 2 s, so timeout stories finish quickly.
+/// within 2.5 s, so timeout stories finish quickly.
 pub async fn spawn_with_short_deadline() -> TestSwitch {
     let mut options = Options::default();
     options.network_extra.insert(
         "linepay",
-        "pay_timeout_ms = 300\nhttp = { request_timeout_ms = 300 }\ntiming = { payment_deadline_ms = 2000, query_first_delay_ms = 100, query_interval_ms = 100 }".into(),
+        "pay_timeout_ms = 300\nhttp = { request_timeout_ms = 300 }\ntiming = { payment_deadline_ms = 2500, query_first_delay_ms = 100, query_interval_ms = 100 }".into(),
     );
     spawn_with(options).await
 }

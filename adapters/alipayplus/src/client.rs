@@ -85,7 +85,9 @@ impl AlipayPlus {
                 query_first_delay: Duration::from_secs(2),
                 query_interval: Duration::from_secs(3),
                 reverse_not_before: Duration::ZERO,
-                call_timeout: config.http.call_timeout(),
+                // A successful pay is followed by one inquiryPayment for its settlement
+                // quote, within the same operation: two requests at most.
+                call_timeout: config.http.call_timeout() * 2,
             },
         };
         Ok(Self {

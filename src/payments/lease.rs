@@ -1,0 +1,108 @@
+//! Which instance drives a payment. One driver per payment per instance (the `active` map),
+//! and across instances the store lease. The rule that keeps a late answer from being lost:
+//! before every network call the driver holds the lease for as long as that call may stay
+//! open plus a margin, so no other instance takes the payment over while its holder can
+//! still hear the network's answer. The lease only grows while held; it is released when
+//! the driver stops.
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use super::Payments;
+use crate::domain::PaymentRecord;
+use crate::networks::{CALL_GRACE, Network};
+
+/// Time past the end of a call's window for its holder to store the answer before anyone
+/// else may take the payment.
+pub(super) const LEASE_MARGIN: Duration = Duration::from_secs(2);
+
+/// How long one network call may be waited for.
+pub(super) enum CallKind {
+    /// Pay or query: bounded by the payment's deadline (plus grace) and the network's
+    /// longest call.
+    BeforeDeadline,
+    /// Reverse, refund, or a query while reversing: the deadline has passed; bounded by the
+    /// network's longest call.
+    AfterDeadline,
+}
+
+// === impl Payments ===
+
+impl Payments {
+    /// The longest this driver waits for one call of `kind` on `payment`.
+    pub(super) fn call_window(
+        &self,
+        payment: &PaymentRecord,
+        network: &Network,
+        kind: CallKind,
+    ) -> Duration {
+        let longest = network.profile.timing.call_timeout + CALL_GRACE;
+        match kind {
+            CallKind::BeforeDeadline => longest.min(self.remaining(payment) + CALL_GRACE),
+            CallKind::AfterDeadline => longest,
+        }
+    }
+
+    /// The lease a new payment is born with: covers its first call.
+    pub(super) fn first_lease_until(&self, now_ms: i64, first_call: Duration) -> i64 {
+        now_ms.saturating_add(millis(self.lease_for(first_call)))
+    }
+
+    /// Holds the lease for a call (or a wait) of `window`: until `now + window + margin`,
+    /// at least `lease_ms`. `false`: another instance holds it and drives the payment.
+    pub(super) async fn hold_lease(&self, payment_id: &str, window: Duration) -> bool {
+        let now = self.now_ms();
+        let until = now.saturating_add(millis(self.lease_for(window)));
+        match self
+            .inner
+            .store
+            .take_lease(payment_id, &self.inner.owner, now, until)
+            .await
+        {
+            Ok(taken) => taken,
+            Err(e) => {
+                tracing::warn!(payment_id, error = %e, "Lease renewal failed");
+                false
+            }
+        }
+    }
+
+    fn lease_for(&self, window: Duration) -> Duration {
+        let idle = Duration::from_millis(self.inner.limits.lease_ms);
+        (window + LEASE_MARGIN).max(idle)
+    }
+
+    /// Takes this instance's lock and the store lease; `None` if someone else drives it.
+    pub(super) async fn claim(&self, payment_id: &str) -> Option<Arc<Notify>> {
+        let bell = Arc::new(Notify::new());
+        match self.inner.active.entry(payment_id.to_owned()) {
+            dashmap::Entry::Occupied(_) => return None,
+            dashmap::Entry::Vacant(v) => {
+                v.insert(Arc::clone(&bell));
+            }
+        }
+        if !self.hold_lease(payment_id, Duration::ZERO).await {
+            self.inner.active.remove(payment_id);
+            return None;
+        }
+        Some(bell)
+    }
+
+    /// Lets go of a payment this driver has finished with: no call of ours is open.
+    pub(super) async fn release(&self, payment_id: &str) {
+        self.inner.active.remove(payment_id);
+        if let Err(e) = self
+            .inner
+            .store
+            .release_lease(payment_id, &self.inner.owner)
+            .await
+        {
+            tracing::warn!(payment_id, error = %e, "Lease release failed; it will expire");
+        }
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
