@@ -140,3 +140,42 @@ fn effective_profile(base: &NetworkProfile, setting: &NetworkSettings) -> Networ
     }
     profile
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kakehashi_adapter_core::SystemClock;
+
+    fn linepay(extra: &str) -> Result<Networks, ConfigError> {
+        let text = format!(
+            "listen = \"127.0.0.1:0\"\nstore_url = \"sqlite://x.db\"\n[networks.linepay]\n\
+             base_url = \"http://127.0.0.1:1\"\nchannel_id = \"1656000000\"\n\
+             channel_secret = \"secret\"\n{extra}\n"
+        );
+        let config = crate::Config::parse(&text)?;
+        Networks::build(&config.network_settings()?, Arc::new(SystemClock))
+    }
+
+    #[test]
+    fn a_deadline_shorter_than_the_pay_timeout_is_refused() {
+        // LINE Pay's pay may take 40 s; a 20 s deadline would reverse payments whose pay
+        // is still open (the two-replica incident).
+        let err = linepay("timing = { payment_deadline_ms = 20000 }")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("networks.linepay"), "{err}");
+        assert!(
+            err.contains("timing.payment_deadline_ms (20000 ms)"),
+            "{err}"
+        );
+        assert!(err.contains("pay_timeout_ms"), "{err}");
+        assert!(err.contains("at least 42000 ms"), "{err}");
+        // Lowering the adapter's timeouts makes the same deadline acceptable.
+        linepay(
+            "pay_timeout_ms = 15000\nhttp = { request_timeout_ms = 15000 }\n\
+             timing = { payment_deadline_ms = 20000 }",
+        )
+        .expect("deadline covers the longest call");
+        linepay("").expect("the defaults are consistent");
+    }
+}
