@@ -48,10 +48,13 @@ async fn a_wechat_customer_slow_to_enter_the_pin_pays_on_poll() {
         .unwrap();
     let mut till = switch.terminal().await;
 
-    let paid = till
+    let asked = till
         .pay("wx-1", "1200", "JPY", &sim.issue_code("li").unwrap())
         .await
         .unwrap();
+    // The till hears at once that the customer is entering the PIN, then follows.
+    assert_eq!(state(&asked), PaymentState::AwaitingCustomer);
+    let paid = till.watch("wx-1", |_| {}).await.unwrap().unwrap();
 
     assert_eq!(state(&paid), PaymentState::Succeeded);
     assert_eq!(
@@ -243,10 +246,12 @@ async fn an_alipay_cn_customer_who_confirms_in_the_app_pays() {
     sim.add_wallet("wei", Member::AlipayCn, 100_000, Some(500))
         .unwrap();
     let mut till = switch.terminal().await;
-    let paid = till
+    let asked = till
         .pay("ap-2", "1000", "JPY", &sim.issue_code("wei").unwrap())
         .await
         .unwrap();
+    assert_eq!(state(&asked), PaymentState::AwaitingCustomer);
+    let paid = till.watch("ap-2", |_| {}).await.unwrap().unwrap();
     assert_eq!(state(&paid), PaymentState::Succeeded);
     assert_eq!(paid.wallet_brand, "AlipayCN");
     assert_eq!(paid.wallet_amount.unwrap().amount.unwrap().value, "47.80");

@@ -99,11 +99,18 @@ pub async fn wechatpay(shift: &mut Shift) {
         &paid,
         PaymentState::Succeeded,
     );
-    let pin = shift
+    // Pay answers AWAITING_CUSTOMER while the customer types the PIN; the till follows.
+    let pin = match shift
         .till
         .pay("shift-202", "1800", "JPY", &code("wx-wang"))
         .await
-        .map_err(err);
+        .map_err(err)
+    {
+        Ok(p) if p.state == PaymentState::AwaitingCustomer as i32 => {
+            wait_for(shift, "shift-202", PaymentState::Succeeded).await
+        }
+        other => other,
+    };
     shift.report.payment(
         "WeChat Pay: slow PIN entry, awaited, then paid",
         &pin,

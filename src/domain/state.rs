@@ -124,6 +124,13 @@ impl PaymentState {
         !self.is_in_doubt()
     }
 
+    /// `Pay` answers now: the payment is settled, or the customer must confirm in the
+    /// wallet (PIN entry), so the till shows "waiting for the customer" and follows the
+    /// payment with WatchPayment while the switch keeps driving it.
+    pub fn ends_pay_wait(self) -> bool {
+        self == Self::AwaitingCustomer || self.is_settled_for_terminal()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Received => "RECEIVED",

@@ -30,8 +30,9 @@ struct NewPayment<'a> {
 // === impl Payments ===
 
 impl Payments {
-    /// Charges a customer-presented code. Returns when the payment is settled or after
-    /// `pay_wait_ms`, whichever is first; the switch keeps driving it either way.
+    /// Charges a customer-presented code. Returns when the payment is settled, or the
+    /// customer must confirm in the wallet, or after `pay_wait_ms`, whichever is first; the
+    /// switch keeps driving it either way.
     pub async fn pay(&self, caller: &Caller, cmd: PayCommand) -> Result<PaymentView, PayError> {
         let request_hash = cmd.content_hash();
         if let Some(view) = self
@@ -86,7 +87,8 @@ impl Payments {
             }
             .instrument(tracing::Span::current()),
         );
-        self.wait_settled(&payment_id, self.pay_wait()).await
+        self.wait_until(&payment_id, self.pay_wait(), PaymentState::ends_pay_wait)
+            .await
     }
 
     /// Shows a merchant-presented QR for an amount. Returns at once, AWAITING_CUSTOMER with
@@ -164,8 +166,12 @@ impl Payments {
             return Err(PayError::OrderIdReused(order_id.to_string()));
         }
         let view = if existing.kind == PaymentKind::CustomerPresented {
-            self.wait_settled(&existing.payment_id, self.pay_wait())
-                .await?
+            self.wait_until(
+                &existing.payment_id,
+                self.pay_wait(),
+                PaymentState::ends_pay_wait,
+            )
+            .await?
         } else {
             self.view(&existing).await?
         };

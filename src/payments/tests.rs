@@ -245,12 +245,33 @@ async fn awaiting_customer_then_success_on_query() {
         ..Script::default()
     });
     let (payments, _dir) = payments(Arc::clone(&network)).await;
+    let started = std::time::Instant::now();
     let view = payments
         .pay(&caller(), pay_command("o2"))
         .await
         .expect("pay");
-    assert_eq!(view.payment.state, PaymentState::Succeeded);
-    assert_eq!(view.payment.network_txn_id.as_deref(), Some("T1"));
+    // The till hears at once that the customer must confirm, not after the whole wait.
+    assert_eq!(view.payment.state, PaymentState::AwaitingCustomer);
+    assert!(
+        started.elapsed() < Duration::from_millis(1_500),
+        "{:?}",
+        started.elapsed()
+    );
+    let mut settled = view.payment;
+    for _ in 0..100 {
+        settled = payments
+            .store()
+            .payment(&settled.payment_id)
+            .await
+            .expect("read")
+            .expect("payment");
+        if settled.state == PaymentState::Succeeded {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(settled.state, PaymentState::Succeeded);
+    assert_eq!(settled.network_txn_id.as_deref(), Some("T1"));
     assert!(!network.calls().contains(&"reverse"));
 }
 

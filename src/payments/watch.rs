@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::{PayError, PaymentView, Payments};
-use crate::domain::PaymentRecord;
+use crate::domain::{PaymentRecord, PaymentState};
 
 /// How often a watcher without an in-memory channel (the payment is driven by another
 /// replica, or not at all) re-reads the store.
@@ -64,15 +64,23 @@ impl Payments {
         payment_id: &str,
         wait: Duration,
     ) -> Result<PaymentView, PayError> {
+        self.wait_until(payment_id, wait, PaymentState::is_settled_for_terminal)
+            .await
+    }
+
+    /// Waits until the payment's state satisfies `done`, or `wait` passes; returns the
+    /// latest view either way.
+    pub(super) async fn wait_until(
+        &self,
+        payment_id: &str,
+        wait: Duration,
+        done: fn(PaymentState) -> bool,
+    ) -> Result<PaymentView, PayError> {
         let deadline = tokio::time::Instant::now() + wait;
         let receiver = self.inner.watchers.get(payment_id).map(|s| s.subscribe());
         if let Some(mut receiver) = receiver {
             loop {
-                let settled = receiver
-                    .borrow_and_update()
-                    .payment
-                    .state
-                    .is_settled_for_terminal();
+                let settled = done(receiver.borrow_and_update().payment.state);
                 if settled {
                     break;
                 }
@@ -84,9 +92,7 @@ impl Payments {
         } else {
             loop {
                 let current = self.reload(payment_id).await?;
-                if current.state.is_settled_for_terminal()
-                    || tokio::time::Instant::now() >= deadline
-                {
+                if done(current.state) || tokio::time::Instant::now() >= deadline {
                     break;
                 }
                 tokio::time::sleep(STORE_POLL_INTERVAL).await;
