@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use kakehashi::config::{Config, TelemetryConfig, hash_api_key};
+use kakehashi::telemetry::LogFormat;
 use kakehashi::terminal::{Terminal, describe};
 use kakehashi_adapter_core::{SimulatorOptions, SystemClock};
 
@@ -24,8 +25,12 @@ struct Cli {
 enum Command {
     /// Run the switch from a config file.
     Serve {
+        /// The switch's TOML config (listen address, store, merchants, terminals, networks).
         #[arg(long, env = "KAKEHASHI_CONFIG")]
         config: PathBuf,
+        /// How log lines are written to stderr; overrides `[telemetry] log_format`.
+        #[arg(long, value_enum)]
+        log_format: Option<LogFormat>,
     },
     /// Run a scripted shift at a Japanese till against in-process simulators and print what
     /// happened. Needs nothing installed.
@@ -123,7 +128,7 @@ async fn main() -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config } => serve(config).await,
+        Command::Serve { config, log_format } => serve(config, log_format).await,
         Command::Demo => kakehashi::demo::run().await.map_err(|e| e.to_string()),
         Command::Sim {
             network,
@@ -156,8 +161,11 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(path: PathBuf) -> Result<(), String> {
-    let config = Config::load(&path).map_err(|e| e.to_string())?;
+async fn serve(path: PathBuf, log_format: Option<LogFormat>) -> Result<(), String> {
+    let mut config = Config::load(&path).map_err(|e| e.to_string())?;
+    if let Some(format) = log_format {
+        config.telemetry.log_format = format;
+    }
     let telemetry = kakehashi::telemetry::init(&config.telemetry, "info")?;
     let switch = kakehashi::Switch::build(config)
         .await
