@@ -7,7 +7,8 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use kakehashi::config::{Config, TelemetryConfig, hash_api_key};
 use kakehashi::telemetry::LogFormat;
-use kakehashi::terminal::{Terminal, describe};
+use kakehashi::terminal::Terminal;
+use kakehashi::terminal::cli::{EXIT_STATUS_HELP, Outcome, TerminalAction};
 use kakehashi_adapter_core::{SimulatorOptions, SystemClock};
 
 #[derive(Parser)]
@@ -47,9 +48,12 @@ enum Command {
         seed: u64,
     },
     /// Talk to a running switch as a merchant terminal.
+    #[command(after_help = EXIT_STATUS_HELP)]
     Terminal {
+        /// The switch's gRPC address (https:// needs --ca-cert).
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         server: String,
+        /// The terminal's API key, as configured under [[terminals]].
         #[arg(long, env = "KAKEHASHI_API_KEY")]
         api_key: String,
         /// PEM certificate to trust for an https:// server (its CA, or its self-signed cert).
@@ -73,60 +77,22 @@ enum Command {
     HashKey { key: String },
 }
 
-#[derive(Subcommand)]
-enum TerminalAction {
-    /// Charge a scanned customer code.
-    Pay {
-        #[arg(long)]
-        code: String,
-        #[arg(long)]
-        amount: String,
-        #[arg(long, default_value = "JPY")]
-        currency: String,
-        /// Idempotency key; a fresh one is made when omitted.
-        #[arg(long)]
-        order_id: Option<String>,
-    },
-    /// Show a merchant-presented QR and follow it until it settles.
-    Qr {
-        #[arg(long)]
-        network: String,
-        #[arg(long)]
-        amount: String,
-        #[arg(long, default_value = "JPY")]
-        currency: String,
-        #[arg(long)]
-        order_id: Option<String>,
-    },
-    Get {
-        #[arg(long)]
-        order_id: String,
-    },
-    Watch {
-        #[arg(long)]
-        order_id: String,
-    },
-    Cancel {
-        #[arg(long)]
-        order_id: String,
-    },
-    Refund {
-        #[arg(long)]
-        order_id: String,
-        #[arg(long)]
-        refund_id: String,
-        /// Omit for a full refund of what remains.
-        #[arg(long)]
-        amount: Option<String>,
-        #[arg(long, default_value = "JPY")]
-        currency: String,
-    },
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version are not errors. A usage error exits 1, not clap's 2: `terminal`
+        // keeps 2 for a declined payment.
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let result = match cli.command {
         Command::Serve { config, log_format } => serve(config, log_format).await,
         Command::Demo => kakehashi::demo::run().await.map_err(|e| e.to_string()),
@@ -141,7 +107,15 @@ async fn main() -> ExitCode {
             api_key,
             ca_cert,
             action,
-        } => terminal(&server, &api_key, ca_cert, action).await,
+        } => {
+            return match terminal(&server, &api_key, ca_cert, action).await {
+                Ok(outcome) => ExitCode::from(outcome.exit_status()),
+                Err(e) => {
+                    eprintln!("kakehashi: {e}");
+                    ExitCode::from(Outcome::Failed.exit_status())
+                }
+            };
+        }
         Command::Load {
             payments,
             concurrency,
@@ -218,7 +192,7 @@ async fn terminal(
     api_key: &str,
     ca_cert: Option<PathBuf>,
     action: TerminalAction,
-) -> Result<(), String> {
+) -> Result<Outcome, String> {
     let ca_pem = match ca_cert {
         Some(path) => Some(
             std::fs::read_to_string(&path)
@@ -227,60 +201,7 @@ async fn terminal(
         None => None,
     };
     let mut t = Terminal::connect_with_ca(server, api_key, ca_pem.as_deref()).await?;
-    let fresh = || kakehashi::domain::new_id("ord");
-    let payment = match action {
-        TerminalAction::Pay {
-            code,
-            amount,
-            currency,
-            order_id,
-        } => {
-            t.pay(&order_id.unwrap_or_else(fresh), &amount, &currency, &code)
-                .await
-        }
-        TerminalAction::Qr {
-            network,
-            amount,
-            currency,
-            order_id,
-        } => {
-            let order_id = order_id.unwrap_or_else(fresh);
-            let shown = t
-                .create_qr(&order_id, &amount, &currency, &network)
-                .await
-                .map_err(status)?;
-            println!("{}", describe(&shown));
-            t.watch(&order_id, |p| println!("{}", describe(p)))
-                .await
-                .map(|p| p.unwrap_or(shown))
-        }
-        TerminalAction::Get { order_id } => t.get(&order_id).await,
-        TerminalAction::Watch { order_id } => {
-            let last = t
-                .watch(&order_id, |p| println!("{}", describe(p)))
-                .await
-                .map_err(status)?;
-            return last
-                .map(|_| ())
-                .ok_or_else(|| "no state received".to_owned());
-        }
-        TerminalAction::Cancel { order_id } => t.cancel(&order_id).await,
-        TerminalAction::Refund {
-            order_id,
-            refund_id,
-            amount,
-            currency,
-        } => {
-            let amount = amount.as_deref().map(|a| (a, currency.as_str()));
-            t.refund(&order_id, &refund_id, amount).await.and_then(|r| {
-                r.payment
-                    .ok_or_else(|| tonic::Status::internal("reply without payment"))
-            })
-        }
-    }
-    .map_err(status)?;
-    println!("{}", describe(&payment));
-    Ok(())
+    kakehashi::terminal::cli::run(&mut t, action).await
 }
 
 async fn load(payments: usize, concurrency: usize, postgres: Option<String>) -> Result<(), String> {
@@ -309,8 +230,4 @@ async fn load(payments: usize, concurrency: usize, postgres: Option<String>) -> 
         );
     }
     Ok(())
-}
-
-fn status(s: tonic::Status) -> String {
-    format!("{:?}: {}", s.code(), s.message())
 }

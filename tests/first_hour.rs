@@ -7,6 +7,7 @@ use kakehashi_proto::v1::PaymentState;
 
 mod support;
 use support::linepay as lp;
+use support::switch::{Options, TILL_KEY, TestSwitch, spawn_switch, spawn_with};
 
 #[tokio::test]
 async fn a_reversed_payment_says_why_through_the_api() {
@@ -52,6 +53,270 @@ async fn a_reversed_payment_says_why_through_the_api() {
         reversed.state_reason,
         "GetPayment tells the same reason"
     );
+}
+
+/// Runs the built `kakehashi` binary as a user would (no API key from the environment);
+/// fails the test if it runs for more than a minute.
+async fn kakehashi(args: Vec<String>) -> std::process::Output {
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kakehashi"))
+            .args(&args)
+            .env_remove("KAKEHASHI_API_KEY")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("the kakehashi binary runs")
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(60), run)
+        .await
+        .expect("kakehashi finished within a minute")
+        .expect("runner thread")
+}
+
+/// `kakehashi terminal --server <switch> --api-key <till> <args>`.
+async fn terminal(switch: &TestSwitch, args: &[&str]) -> Output {
+    let mut all: Vec<String> = ["terminal", "--server", &switch.url(), "--api-key", TILL_KEY]
+        .map(str::to_owned)
+        .to_vec();
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    Output::of(kakehashi(all).await)
+}
+
+/// What a command printed and how it exited.
+struct Output {
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    fn of(output: std::process::Output) -> Self {
+        Self {
+            status: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_declined_payment_exits_2_so_a_script_can_tell() {
+    let switch = spawn_switch().await;
+    let wallet = lp::wallet(&switch, 500);
+    let code = lp::code(&switch, &wallet);
+
+    let out = terminal(&switch, &["pay", "--code", &code, "--amount", "1200"]).await;
+
+    assert_eq!(
+        out.status,
+        Some(2),
+        "stdout: {} stderr: {}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout.starts_with("ord"),
+        "the made-up order id leads: {}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("DECLINED"), "{}", out.stdout);
+    assert!(out.stdout.contains("INSUFFICIENT_FUNDS"), "{}", out.stdout);
+    assert_eq!(lp::balance(&switch, &wallet), 500);
+}
+
+#[tokio::test]
+async fn a_paid_order_exits_0_and_a_refused_request_exits_1() {
+    let switch = spawn_switch().await;
+    let wallet = lp::wallet(&switch, 10_000);
+    let code = lp::code(&switch, &wallet);
+    let description = "x".repeat(129);
+
+    let refused = terminal(
+        &switch,
+        &[
+            "pay",
+            "--code",
+            &code,
+            "--amount",
+            "1200",
+            "--description",
+            &description,
+        ],
+    )
+    .await;
+    let paid = terminal(
+        &switch,
+        &[
+            "pay",
+            "--code",
+            &code,
+            "--amount",
+            "1200",
+            "--order-id",
+            "order-ok",
+            "--description",
+            "ramen set",
+        ],
+    )
+    .await;
+
+    assert_eq!(refused.status, Some(1), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("InvalidArgument") && refused.stderr.contains("description"),
+        "the switch saw --description: {}",
+        refused.stderr
+    );
+    assert_eq!(paid.status, Some(0), "{} {}", paid.stdout, paid.stderr);
+    assert!(
+        paid.stdout.starts_with("order-ok JPY 1200 SUCCEEDED"),
+        "{}",
+        paid.stdout
+    );
+    assert_eq!(lp::balance(&switch, &wallet), 8_800);
+}
+
+#[tokio::test]
+async fn a_refund_without_an_id_gets_one_and_prints_its_own_amount_and_state() {
+    let switch = spawn_switch().await;
+    let wallet = lp::wallet(&switch, 10_000);
+    let mut till = switch.terminal().await;
+    till.pay("order-r", "1200", "JPY", &lp::code(&switch, &wallet))
+        .await
+        .unwrap();
+
+    let out = terminal(
+        &switch,
+        &[
+            "refund",
+            "--order-id",
+            "order-r",
+            "--amount",
+            "500",
+            "--reason",
+            "a bowl came back",
+        ],
+    )
+    .await;
+
+    assert_eq!(out.status, Some(0), "{} {}", out.stdout, out.stderr);
+    let first = out.stdout.lines().next().unwrap_or_default();
+    let refund_id = first
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    assert!(refund_id.starts_with("ref"), "a made-up refund id: {first}");
+    assert!(
+        first.starts_with(&format!("refund {refund_id} of order-r: JPY 500 SUCCEEDED")),
+        "the refund's own amount and state: {first}"
+    );
+    let payment = till.get("order-r").await.unwrap();
+    let refund = payment
+        .refunds
+        .iter()
+        .find(|r| r.refund_id == refund_id)
+        .expect("the printed id is the refund's id");
+    assert_eq!(
+        refund.amount.as_ref().map(|m| m.value.as_str()),
+        Some("500")
+    );
+    assert!(
+        out.stdout.contains("PARTIALLY_REFUNDED"),
+        "then the payment: {}",
+        out.stdout
+    );
+    assert_eq!(lp::balance(&switch, &wallet), 9_300);
+}
+
+#[tokio::test]
+async fn a_cancel_passes_its_reason_to_the_switch() {
+    let switch = spawn_switch().await;
+    let long = "y".repeat(129);
+
+    let out = terminal(
+        &switch,
+        &["cancel", "--order-id", "no-such", "--reason", &long],
+    )
+    .await;
+
+    assert_eq!(out.status, Some(1));
+    assert!(
+        out.stderr.contains("InvalidArgument: reason"),
+        "the switch checked --reason: {}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_qr_nobody_pays_is_shown_once_and_given_up_after_the_timeout() {
+    let switch = spawn_with(Options {
+        networks: vec!["paypay"],
+        ..Options::default()
+    })
+    .await;
+
+    let started = std::time::Instant::now();
+    let out = terminal(
+        &switch,
+        &[
+            "qr",
+            "--network",
+            "paypay",
+            "--amount",
+            "1500",
+            "--order-id",
+            "qr-1",
+            "--timeout",
+            "1",
+        ],
+    )
+    .await;
+
+    assert_eq!(out.status, Some(3), "{} {}", out.stdout, out.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(
+        out.stdout.matches("AWAITING_CUSTOMER").count(),
+        1,
+        "each state once: {}",
+        out.stdout
+    );
+    let qr_id = switch
+        .terminal()
+        .await
+        .get("qr-1")
+        .await
+        .unwrap()
+        .network_txn_id;
+    assert!(
+        !qr_id.is_empty() && out.stdout.contains(&format!("QR {qr_id}")),
+        "the QR's id is labelled a QR: {}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("gave up waiting after 1 s: qr-1 is still AWAITING_CUSTOMER"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn every_terminal_subcommand_explains_itself_and_its_exit_status() {
+    let top = Output::of(kakehashi(vec!["terminal".into(), "--help".into()]).await);
+    assert_eq!(top.status, Some(0));
+    assert!(top.stdout.contains("Exit status") && top.stdout.contains("2  declined"));
+    for sub in ["pay", "qr", "get", "watch", "cancel", "refund"] {
+        let help =
+            Output::of(kakehashi(vec!["terminal".into(), sub.into(), "--help".into()]).await);
+        assert_eq!(help.status, Some(0), "{sub}: {}", help.stderr);
+        let about = help.stdout.lines().next().unwrap_or_default();
+        assert!(about.len() > 20, "{sub} says what it does: {about}");
+        assert!(help.stdout.contains("--order-id"), "{sub}: {}", help.stdout);
+        assert!(
+            help.stdout.contains("Exit status"),
+            "{sub}: {}",
+            help.stdout
+        );
+    }
 }
 
 /// Starts `kakehashi serve` with `config` and `args`, reads its stderr until the switch logs
