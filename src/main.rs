@@ -33,9 +33,14 @@ enum Command {
         #[arg(long, value_enum)]
         log_format: Option<LogFormat>,
     },
-    /// Run a scripted shift at a Japanese till against in-process simulators and print what
-    /// happened. Needs nothing installed.
-    Demo,
+    /// Run a scripted shift at a Japanese till against in-process simulators and print each
+    /// scenario as it ends, then the wallets' balances against the switch's books. Needs
+    /// nothing installed.
+    Demo {
+        /// Print every column on one line per scenario (wider than 120 columns).
+        #[arg(long)]
+        wide: bool,
+    },
     /// Run one wallet network's simulator standalone, as a sandbox for integrators.
     Sim {
         /// Network id, e.g. linepay.
@@ -95,7 +100,16 @@ async fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve { config, log_format } => serve(config, log_format).await,
-        Command::Demo => kakehashi::demo::run().await.map_err(|e| e.to_string()),
+        Command::Demo { wide } => {
+            let layout = if wide {
+                kakehashi::demo::Layout::Wide
+            } else {
+                kakehashi::demo::Layout::Narrow
+            };
+            kakehashi::demo::run(layout)
+                .await
+                .map_err(|e| e.to_string())
+        }
         Command::Sim {
             network,
             port,
