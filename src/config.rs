@@ -62,6 +62,9 @@ pub struct TelemetryConfig {
     pub otlp_endpoint: Option<String>,
     #[serde(default)]
     pub log_filter: Option<String>,
+    /// "text" (default) or "json"; `kakehashi serve --log-format` overrides it.
+    #[serde(default)]
+    pub log_format: crate::telemetry::LogFormat,
 }
 
 /// Limits and timings of the switch itself (the networks' own rules come from their

@@ -1,7 +1,8 @@
 //! `kakehashi demo`: a scripted shift at a Japanese till. It starts every network's
 //! simulator in-process, the switch on SQLite in a temporary directory, and plays the shift
 //! through the real gRPC API as a terminal would, then prints what happened and checks that
-//! the simulators' balances agree with the switch's books.
+//! the simulators' balances agree with the switch's books. Each scenario prints as it ends.
+mod layout;
 mod script;
 mod table;
 mod visitors;
@@ -14,6 +15,7 @@ use kakehashi_adapter_core::{RunningSimulator, SimulatorOptions, SystemClock};
 use crate::terminal::Terminal;
 use crate::{Config, Switch};
 
+pub use layout::Layout;
 pub use table::Report;
 
 pub const MERCHANT: &str = "shinjuku-ramen";
@@ -34,7 +36,8 @@ pub struct Shift {
     pub report: Report,
 }
 
-pub async fn run() -> Result<(), DemoError> {
+/// Plays the shift, printing in `layout` (the default fits 120 columns).
+pub async fn run(layout: Layout) -> Result<(), DemoError> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().map_err(|e| DemoError::Setup(e.to_string()))?;
     let mut sims = BTreeMap::new();
@@ -68,18 +71,16 @@ pub async fn run() -> Result<(), DemoError> {
         "Kakehashi demo: the switch on {url}, SQLite at {}",
         dir.path().display()
     );
-    println!(
-        "Simulators: {}",
-        sims.iter()
-            .map(|(k, s)| format!("{k} {}", s.base_url))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    println!("Simulators:");
+    for (kind, sim) in &sims {
+        println!("  {kind:<12} {}", sim.base_url);
+    }
     println!();
+    println!("The shift (about 25 s; each scenario prints as it ends):");
     let mut shift = Shift {
         sims,
         till,
-        report: Report::default(),
+        report: Report::new(layout),
     };
     script::play(&mut shift).await;
     shift.report.reconcile(&mut shift.till).await;

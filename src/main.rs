@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use kakehashi::config::{Config, TelemetryConfig, hash_api_key};
-use kakehashi::terminal::{Terminal, describe};
+use kakehashi::telemetry::LogFormat;
+use kakehashi::terminal::Terminal;
+use kakehashi::terminal::cli::{EXIT_STATUS_HELP, Outcome, TerminalAction};
 use kakehashi_adapter_core::{SimulatorOptions, SystemClock};
 
 #[derive(Parser)]
@@ -24,12 +26,21 @@ struct Cli {
 enum Command {
     /// Run the switch from a config file.
     Serve {
+        /// The switch's TOML config (listen address, store, merchants, terminals, networks).
         #[arg(long, env = "KAKEHASHI_CONFIG")]
         config: PathBuf,
+        /// How log lines are written to stderr; overrides `[telemetry] log_format`.
+        #[arg(long, value_enum)]
+        log_format: Option<LogFormat>,
     },
-    /// Run a scripted shift at a Japanese till against in-process simulators and print what
-    /// happened. Needs nothing installed.
-    Demo,
+    /// Run a scripted shift at a Japanese till against in-process simulators and print each
+    /// scenario as it ends, then the wallets' balances against the switch's books. Needs
+    /// nothing installed.
+    Demo {
+        /// Print every column on one line per scenario (wider than 120 columns).
+        #[arg(long)]
+        wide: bool,
+    },
     /// Run one wallet network's simulator standalone, as a sandbox for integrators.
     Sim {
         /// Network id, e.g. linepay.
@@ -42,9 +53,12 @@ enum Command {
         seed: u64,
     },
     /// Talk to a running switch as a merchant terminal.
+    #[command(after_help = EXIT_STATUS_HELP)]
     Terminal {
+        /// The switch's gRPC address (https:// needs --ca-cert).
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         server: String,
+        /// The terminal's API key, as configured under [[terminals]].
         #[arg(long, env = "KAKEHASHI_API_KEY")]
         api_key: String,
         /// PEM certificate to trust for an https:// server (its CA, or its self-signed cert).
@@ -68,63 +82,34 @@ enum Command {
     HashKey { key: String },
 }
 
-#[derive(Subcommand)]
-enum TerminalAction {
-    /// Charge a scanned customer code.
-    Pay {
-        #[arg(long)]
-        code: String,
-        #[arg(long)]
-        amount: String,
-        #[arg(long, default_value = "JPY")]
-        currency: String,
-        /// Idempotency key; a fresh one is made when omitted.
-        #[arg(long)]
-        order_id: Option<String>,
-    },
-    /// Show a merchant-presented QR and follow it until it settles.
-    Qr {
-        #[arg(long)]
-        network: String,
-        #[arg(long)]
-        amount: String,
-        #[arg(long, default_value = "JPY")]
-        currency: String,
-        #[arg(long)]
-        order_id: Option<String>,
-    },
-    Get {
-        #[arg(long)]
-        order_id: String,
-    },
-    Watch {
-        #[arg(long)]
-        order_id: String,
-    },
-    Cancel {
-        #[arg(long)]
-        order_id: String,
-    },
-    Refund {
-        #[arg(long)]
-        order_id: String,
-        #[arg(long)]
-        refund_id: String,
-        /// Omit for a full refund of what remains.
-        #[arg(long)]
-        amount: Option<String>,
-        #[arg(long, default_value = "JPY")]
-        currency: String,
-    },
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version are not errors. A usage error exits 1, not clap's 2: `terminal`
+        // keeps 2 for a declined payment.
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let result = match cli.command {
-        Command::Serve { config } => serve(config).await,
-        Command::Demo => kakehashi::demo::run().await.map_err(|e| e.to_string()),
+        Command::Serve { config, log_format } => serve(config, log_format).await,
+        Command::Demo { wide } => {
+            let layout = if wide {
+                kakehashi::demo::Layout::Wide
+            } else {
+                kakehashi::demo::Layout::Narrow
+            };
+            kakehashi::demo::run(layout)
+                .await
+                .map_err(|e| e.to_string())
+        }
         Command::Sim {
             network,
             port,
@@ -136,7 +121,15 @@ async fn main() -> ExitCode {
             api_key,
             ca_cert,
             action,
-        } => terminal(&server, &api_key, ca_cert, action).await,
+        } => {
+            return match terminal(&server, &api_key, ca_cert, action).await {
+                Ok(outcome) => ExitCode::from(outcome.exit_status()),
+                Err(e) => {
+                    eprintln!("kakehashi: {e}");
+                    ExitCode::from(Outcome::Failed.exit_status())
+                }
+            };
+        }
         Command::Load {
             payments,
             concurrency,
@@ -156,8 +149,11 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(path: PathBuf) -> Result<(), String> {
-    let config = Config::load(&path).map_err(|e| e.to_string())?;
+async fn serve(path: PathBuf, log_format: Option<LogFormat>) -> Result<(), String> {
+    let mut config = Config::load(&path).map_err(|e| e.to_string())?;
+    if let Some(format) = log_format {
+        config.telemetry.log_format = format;
+    }
     let telemetry = kakehashi::telemetry::init(&config.telemetry, "info")?;
     let switch = kakehashi::Switch::build(config)
         .await
@@ -210,7 +206,7 @@ async fn terminal(
     api_key: &str,
     ca_cert: Option<PathBuf>,
     action: TerminalAction,
-) -> Result<(), String> {
+) -> Result<Outcome, String> {
     let ca_pem = match ca_cert {
         Some(path) => Some(
             std::fs::read_to_string(&path)
@@ -219,60 +215,7 @@ async fn terminal(
         None => None,
     };
     let mut t = Terminal::connect_with_ca(server, api_key, ca_pem.as_deref()).await?;
-    let fresh = || kakehashi::domain::new_id("ord");
-    let payment = match action {
-        TerminalAction::Pay {
-            code,
-            amount,
-            currency,
-            order_id,
-        } => {
-            t.pay(&order_id.unwrap_or_else(fresh), &amount, &currency, &code)
-                .await
-        }
-        TerminalAction::Qr {
-            network,
-            amount,
-            currency,
-            order_id,
-        } => {
-            let order_id = order_id.unwrap_or_else(fresh);
-            let shown = t
-                .create_qr(&order_id, &amount, &currency, &network)
-                .await
-                .map_err(status)?;
-            println!("{}", describe(&shown));
-            t.watch(&order_id, |p| println!("{}", describe(p)))
-                .await
-                .map(|p| p.unwrap_or(shown))
-        }
-        TerminalAction::Get { order_id } => t.get(&order_id).await,
-        TerminalAction::Watch { order_id } => {
-            let last = t
-                .watch(&order_id, |p| println!("{}", describe(p)))
-                .await
-                .map_err(status)?;
-            return last
-                .map(|_| ())
-                .ok_or_else(|| "no state received".to_owned());
-        }
-        TerminalAction::Cancel { order_id } => t.cancel(&order_id).await,
-        TerminalAction::Refund {
-            order_id,
-            refund_id,
-            amount,
-            currency,
-        } => {
-            let amount = amount.as_deref().map(|a| (a, currency.as_str()));
-            t.refund(&order_id, &refund_id, amount).await.and_then(|r| {
-                r.payment
-                    .ok_or_else(|| tonic::Status::internal("reply without payment"))
-            })
-        }
-    }
-    .map_err(status)?;
-    println!("{}", describe(&payment));
-    Ok(())
+    kakehashi::terminal::cli::run(&mut t, action).await
 }
 
 async fn load(payments: usize, concurrency: usize, postgres: Option<String>) -> Result<(), String> {
@@ -301,8 +244,4 @@ async fn load(payments: usize, concurrency: usize, postgres: Option<String>) -> 
         );
     }
     Ok(())
-}
-
-fn status(s: tonic::Status) -> String {
-    format!("{:?}: {}", s.code(), s.message())
 }

@@ -1,5 +1,7 @@
 //! `kakehashi terminal`: a small merchant-terminal client for a running switch, for
-//! integrators trying the API by hand and for scripts.
+//! integrators trying the API by hand and for scripts. [`cli`] is the command line on top.
+pub mod cli;
+
 use kakehashi_proto::v1 as pb;
 use kakehashi_proto::v1::acceptance_service_client::AcceptanceServiceClient;
 use tonic::metadata::MetadataValue;
@@ -67,6 +69,19 @@ impl Terminal {
         currency: &str,
         code: &str,
     ) -> Result<pb::Payment, tonic::Status> {
+        self.pay_with_description(order_id, value, currency, code, "")
+            .await
+    }
+
+    /// [`Terminal::pay`] with the text the wallet shows the customer.
+    pub async fn pay_with_description(
+        &mut self,
+        order_id: &str,
+        value: &str,
+        currency: &str,
+        code: &str,
+        description: &str,
+    ) -> Result<pb::Payment, tonic::Status> {
         let request = self.request(pb::PayRequest {
             merchant_order_id: order_id.to_owned(),
             amount: Some(pb::Money {
@@ -74,7 +89,7 @@ impl Terminal {
                 currency: currency.to_owned(),
             }),
             code: code.to_owned(),
-            description: String::new(),
+            description: description.to_owned(),
         });
         let reply = self.client.pay(request).await?.into_inner();
         reply
@@ -89,6 +104,19 @@ impl Terminal {
         currency: &str,
         network: &str,
     ) -> Result<pb::Payment, tonic::Status> {
+        self.create_qr_with_description(order_id, value, currency, network, "")
+            .await
+    }
+
+    /// [`Terminal::create_qr`] with the text the wallet shows the customer.
+    pub async fn create_qr_with_description(
+        &mut self,
+        order_id: &str,
+        value: &str,
+        currency: &str,
+        network: &str,
+        description: &str,
+    ) -> Result<pb::Payment, tonic::Status> {
         let request = self.request(pb::CreateMerchantQrRequest {
             merchant_order_id: order_id.to_owned(),
             amount: Some(pb::Money {
@@ -96,7 +124,7 @@ impl Terminal {
                 currency: currency.to_owned(),
             }),
             network: network.to_owned(),
-            description: String::new(),
+            description: description.to_owned(),
         });
         let reply = self.client.create_merchant_qr(request).await?.into_inner();
         reply
@@ -115,9 +143,18 @@ impl Terminal {
     }
 
     pub async fn cancel(&mut self, order_id: &str) -> Result<pb::Payment, tonic::Status> {
+        self.cancel_with_reason(order_id, "cancelled at the till")
+            .await
+    }
+
+    pub async fn cancel_with_reason(
+        &mut self,
+        order_id: &str,
+        reason: &str,
+    ) -> Result<pb::Payment, tonic::Status> {
         let request = self.request(pb::CancelPaymentRequest {
             merchant_order_id: order_id.to_owned(),
-            reason: "cancelled at the till".into(),
+            reason: reason.to_owned(),
         });
         let reply = self.client.cancel_payment(request).await?.into_inner();
         reply
@@ -131,6 +168,18 @@ impl Terminal {
         refund_id: &str,
         amount: Option<(&str, &str)>,
     ) -> Result<pb::RefundPaymentResponse, tonic::Status> {
+        self.refund_with_reason(order_id, refund_id, amount, "")
+            .await
+    }
+
+    /// [`Terminal::refund`] with the reason kept beside the refund.
+    pub async fn refund_with_reason(
+        &mut self,
+        order_id: &str,
+        refund_id: &str,
+        amount: Option<(&str, &str)>,
+        reason: &str,
+    ) -> Result<pb::RefundPaymentResponse, tonic::Status> {
         let request = self.request(pb::RefundPaymentRequest {
             merchant_order_id: order_id.to_owned(),
             refund_id: refund_id.to_owned(),
@@ -138,7 +187,7 @@ impl Terminal {
                 value: value.to_owned(),
                 currency: currency.to_owned(),
             }),
-            reason: String::new(),
+            reason: reason.to_owned(),
         });
         Ok(self.client.refund_payment(request).await?.into_inner())
     }
@@ -164,26 +213,56 @@ impl Terminal {
     }
 }
 
-/// One line describing a payment, for people.
-pub fn describe(p: &pb::Payment) -> String {
-    let amount = p
-        .amount
-        .as_ref()
-        .map(|m| format!("{} {}", m.currency, m.value))
-        .unwrap_or_default();
-    let state = pb::PaymentState::try_from(p.state)
+/// A state's name without the enum prefix, e.g. "SUCCEEDED".
+pub fn state_name(state: i32) -> String {
+    pb::PaymentState::try_from(state)
         .map(|s| {
             s.as_str_name()
                 .trim_start_matches("PAYMENT_STATE_")
                 .to_owned()
         })
+        .unwrap_or_else(|_| format!("?{state}"))
+}
+
+/// The network's reference for the payment, labelled: until a customer pays a merchant QR
+/// the reference is the QR's own id ("QR …"), afterwards the transaction's ("txn …").
+pub fn network_reference(p: &pb::Payment) -> Option<String> {
+    use pb::PaymentState as S;
+    if p.network_txn_id.is_empty() {
+        return None;
+    }
+    let captured = matches!(
+        S::try_from(p.state),
+        Ok(S::Succeeded | S::PartiallyRefunded | S::Refunded)
+    );
+    let label = if p.qr_payload.is_empty() || captured {
+        "txn"
+    } else {
+        "QR"
+    };
+    Some(format!("{label} {}", p.network_txn_id))
+}
+
+/// One line describing a payment, for people.
+pub fn describe(p: &pb::Payment) -> String {
+    use pb::PaymentState as S;
+    let amount = p
+        .amount
+        .as_ref()
+        .map(|m| format!("{} {}", m.currency, m.value))
         .unwrap_or_default();
     let mut line = format!(
         "{} {} {} via {}",
-        p.merchant_order_id, amount, state, p.network
+        p.merchant_order_id,
+        amount,
+        state_name(p.state),
+        p.network
     );
     if !p.wallet_brand.is_empty() {
         line.push_str(&format!(" ({})", p.wallet_brand));
+    }
+    if let Some(reference) = network_reference(p) {
+        line.push_str(&format!(", {reference}"));
     }
     if let Some(w) = &p.wallet_amount
         && let Some(m) = &w.amount
@@ -201,8 +280,47 @@ pub fn describe(p: &pb::Payment) -> String {
             p.network_code
         ));
     }
+    if let Some(r) = &p.refunded_amount
+        && !r.value.is_empty()
+        && r.value != "0"
+    {
+        line.push_str(&format!(", refunded {} {}", r.currency, r.value));
+    }
+    if matches!(S::try_from(p.state), Ok(S::Reversing | S::Reversed)) && !p.state_reason.is_empty()
+    {
+        line.push_str(&format!(", why: {}", p.state_reason));
+    }
     if !p.qr_payload.is_empty() {
-        line.push_str(&format!(", QR {}", p.qr_payload));
+        line.push_str(&format!(", QR payload {}", p.qr_payload));
+    }
+    line
+}
+
+/// One line describing a refund, for people.
+pub fn describe_refund(order_id: &str, r: &pb::Refund) -> String {
+    let amount = r
+        .amount
+        .as_ref()
+        .map(|m| format!("{} {}", m.currency, m.value))
+        .unwrap_or_default();
+    let state = pb::RefundState::try_from(r.state)
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("REFUND_STATE_")
+                .to_owned()
+        })
+        .unwrap_or_else(|_| format!("?{}", r.state));
+    let mut line = format!("refund {} of {order_id}: {amount} {state}", r.refund_id);
+    if !r.network_refund_id.is_empty() {
+        line.push_str(&format!(", network refund {}", r.network_refund_id));
+    }
+    let reason = pb::DeclineReason::try_from(r.decline_reason).unwrap_or_default();
+    if reason != pb::DeclineReason::Unspecified {
+        line.push_str(&format!(
+            ", {} ({})",
+            reason.as_str_name().trim_start_matches("DECLINE_REASON_"),
+            r.network_code
+        ));
     }
     line
 }

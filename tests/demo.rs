@@ -4,7 +4,7 @@
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_shift_ends_as_intended_and_the_books_agree() {
-    kakehashi::demo::run()
+    kakehashi::demo::run(kakehashi::demo::Layout::Narrow)
         .await
         .expect("every scenario as intended, every balance reconciled");
 }

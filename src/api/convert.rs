@@ -203,5 +203,6 @@ pub fn pb_payment(view: &PaymentView) -> pb::Payment {
         created_at_ms: p.created_at_ms,
         updated_at_ms: p.updated_at_ms,
         qr_payload: p.qr_payload.clone().unwrap_or_default(),
+        state_reason: view.state_reason.clone(),
     }
 }

@@ -152,6 +152,7 @@ impl Payments {
             self.open_channel(super::PaymentView {
                 payment,
                 refunds: Vec::new(),
+                state_reason: String::new(),
             });
         }
         self.finish_driving(payment_id, &bell, Ok(()), None).await;

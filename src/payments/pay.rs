@@ -304,6 +304,7 @@ impl Payments {
         let view = PaymentView {
             payment: payment.clone(),
             refunds: Vec::new(),
+            state_reason: super::view::state_reason(&transitions),
         };
         self.open_channel(view);
         Ok(Some((payment, permit)))

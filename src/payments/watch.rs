@@ -21,9 +21,11 @@ impl Payments {
             .store
             .refunds_for_payment(&payment.payment_id)
             .await?;
+        let transitions = self.inner.store.transitions(&payment.payment_id).await?;
         Ok(PaymentView {
             payment: payment.clone(),
             refunds,
+            state_reason: super::view::state_reason(&transitions),
         })
     }
 
