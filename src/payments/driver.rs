@@ -20,6 +20,57 @@ pub(super) const CONFLICT_RETRIES_MAX: u32 = 8;
 /// Times a pay the network never received is sent again (same id, same code).
 const PAY_RESENDS_MAX: u32 = 1;
 
+/// What the driver heard while the payment was in doubt, for the record of why it was
+/// reversed ("no reply from LINE Pay; 9 queries, the last said ...").
+#[derive(Debug, Default)]
+pub(super) struct Doubt {
+    pay: Option<String>,
+    queries: u32,
+    last_query: Option<String>,
+}
+
+/// Longest network detail quoted in a transition.
+const DETAIL_QUOTE_MAX: usize = 80;
+
+impl Doubt {
+    fn after_pay(outcome: &PayOutcome) -> Self {
+        Self {
+            pay: Some(describe_outcome(outcome)),
+            ..Self::default()
+        }
+    }
+
+    fn note_query(&mut self, outcome: &PayOutcome) {
+        self.queries = self.queries.saturating_add(1);
+        self.last_query = Some(describe_outcome(outcome));
+    }
+
+    /// Why the deadline came with no outcome, in words.
+    pub(super) fn describe(&self, network: &str) -> String {
+        let mut parts = vec![format!(
+            "no outcome from {network} by the payment's deadline"
+        )];
+        if let Some(pay) = &self.pay {
+            parts.push(format!("pay: {pay}"));
+        }
+        match (self.queries, &self.last_query) {
+            (0, _) | (_, None) => {}
+            (1, Some(last)) => parts.push(format!("1 query: {last}")),
+            (n, Some(last)) => parts.push(format!("{n} queries, the last: {last}")),
+        }
+        parts.push("reversing".into());
+        parts.join("; ")
+    }
+}
+
+fn describe_outcome(outcome: &PayOutcome) -> String {
+    let text = match outcome {
+        PayOutcome::Unknown { detail } | PayOutcome::NotReceived { detail } => detail.clone(),
+        other => outcome_name(other).to_owned(),
+    };
+    text.chars().take(DETAIL_QUOTE_MAX).collect()
+}
+
 /// Where a driver's step left the payment.
 pub(super) enum Step {
     Settled,
@@ -60,13 +111,14 @@ impl Payments {
                     ),
                 });
             tracing::info!(payment_id = %payment_id, network = %payment.network, latency_ms = started.elapsed().as_millis() as u64, outcome = outcome_name(&outcome), "Network pay answered");
-            self.apply_with_retry(&payment_id, &network, &outcome).await
+            let result = self.apply_with_retry(&payment_id, &network, &outcome).await;
+            (result, Doubt::after_pay(&outcome))
         } else {
-            Ok(())
+            (Ok(()), Doubt::default())
         };
         // The code stays in this driver's memory only, for a re-send if the network never
         // received the pay; it is never stored.
-        self.finish_driving(&payment_id, &bell, result, Some(&request))
+        self.finish_driving(&payment_id, &bell, result.0, Some(&request), result.1)
             .await;
     }
 
@@ -94,7 +146,8 @@ impl Payments {
         let window = self.call_window(&payment, &network, CallKind::BeforeDeadline);
         if !self.hold_lease(&payment_id, window).await {
             let _ = shown.send(());
-            self.finish_driving(&payment_id, &bell, Ok(()), None).await;
+            self.finish_driving(&payment_id, &bell, Ok(()), None, Doubt::default())
+                .await;
             return;
         }
         let created = tokio::time::timeout(
@@ -140,7 +193,8 @@ impl Payments {
             }
         };
         let _ = shown.send(());
-        self.finish_driving(&payment_id, &bell, result, None).await;
+        self.finish_driving(&payment_id, &bell, result, None, Doubt::default())
+            .await;
     }
 
     /// Picks up a payment found in doubt (recovery, a cancel with no driver here).
@@ -155,7 +209,8 @@ impl Payments {
                 state_reason: String::new(),
             });
         }
-        self.finish_driving(payment_id, &bell, Ok(()), None).await;
+        self.finish_driving(payment_id, &bell, Ok(()), None, Doubt::default())
+            .await;
     }
 
     /// Runs the query/reverse loop until the payment is settled, then releases it. `sent`:
@@ -166,10 +221,11 @@ impl Payments {
         bell: &Notify,
         first: Result<(), PayError>,
         sent: Option<&PayRequest>,
+        doubt: Doubt,
     ) {
         if let Err(e) = first {
             tracing::warn!(payment_id, error = %e, "Driver step failed; recovery will resume");
-        } else if let Err(e) = self.resolve(payment_id, bell, sent).await {
+        } else if let Err(e) = self.resolve(payment_id, bell, sent, doubt).await {
             tracing::warn!(payment_id, error = %e, "Driver stopped; recovery will resume");
         }
         if let Ok(p) = self.reload(payment_id).await
@@ -188,6 +244,7 @@ impl Payments {
         payment_id: &str,
         bell: &Notify,
         sent: Option<&PayRequest>,
+        mut doubt: Doubt,
     ) -> Result<(), PayError> {
         let mut resends = 0;
         let mut payment = self.reload(payment_id).await?;
@@ -197,7 +254,7 @@ impl Payments {
         for _ in 0..QUERY_ATTEMPTS_MAX {
             match self.step_of(&payment) {
                 Step::Settled => return Ok(()),
-                Step::Reverse => return self.reverse(payment_id, bell).await,
+                Step::Reverse => return self.reverse(payment_id, bell, &doubt).await,
                 Step::InDoubt => {}
             }
             let wait = delay.min(self.remaining(&payment));
@@ -242,11 +299,12 @@ impl Payments {
                 outcome = outcome_name(&outcome),
                 "Network query answered"
             );
+            doubt.note_query(&outcome);
             self.apply_with_retry(payment_id, &network, &outcome)
                 .await?;
             payment = self.reload(payment_id).await?;
         }
-        self.reverse(payment_id, bell).await
+        self.reverse(payment_id, bell, &doubt).await
     }
 
     /// Asks the network what became of the payment, waiting at most `window`.

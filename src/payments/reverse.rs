@@ -7,7 +7,7 @@ use kakehashi_adapter_core::{PayOutcome, ReverseOutcome, ReverseRequest};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
-use super::driver::outcome_name;
+use super::driver::{Doubt, outcome_name};
 use super::lease::CallKind;
 use super::{PayError, Payments};
 use crate::domain::{Event, PaymentRecord, PaymentState};
@@ -30,17 +30,19 @@ enum AfterChange {
 impl Payments {
     /// Reverses until the network confirms, within the attempt limit. Stops quietly if
     /// another instance holds the lease.
-    pub(super) async fn reverse(&self, payment_id: &str, bell: &Notify) -> Result<(), PayError> {
+    pub(super) async fn reverse(
+        &self,
+        payment_id: &str,
+        bell: &Notify,
+        doubt: &Doubt,
+    ) -> Result<(), PayError> {
         let mut payment = self.reload(payment_id).await?;
         if payment.state != PaymentState::Reversing {
             if !payment.state.is_in_doubt() {
                 return Ok(());
             }
             let network = self.network_of(&payment)?;
-            let detail = format!(
-                "no outcome from {} by the payment's deadline; reversing",
-                network.profile.display_name
-            );
+            let detail = doubt.describe(&network.profile.display_name);
             self.transition(&mut payment, Event::ReversalStarted, detail, |_| {})
                 .await?;
         }
