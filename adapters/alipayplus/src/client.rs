@@ -79,6 +79,7 @@ impl AlipayPlus {
                 partial_refund: true,
                 multiple_refunds: true,
                 refund_query: true,
+                refund_idempotent: true,
             },
             timing: Timing {
                 payment_deadline: Duration::from_secs(60),

@@ -106,6 +106,7 @@ fn refund(id: &str, refund_id: &str, paid: &str, amount: &str) -> RefundRequest 
         amount: jpy(amount),
         network_txn_id: None,
         reason: String::new(),
+        known_network_refund_ids: Vec::new(),
     }
 }
 

@@ -52,6 +52,7 @@ impl LinePay {
                 partial_refund: true,
                 multiple_refunds: true,
                 refund_query: false,
+                refund_idempotent: false,
             },
             timing: Timing {
                 payment_deadline: Duration::from_secs(60),

@@ -94,6 +94,7 @@ fn refund(order: &str, paid: &str, amount: &str) -> RefundRequest {
         amount: Money::parse(amount, "JPY").unwrap(),
         network_txn_id: None,
         reason: String::new(),
+        known_network_refund_ids: Vec::new(),
     }
 }
 

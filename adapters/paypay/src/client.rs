@@ -56,6 +56,7 @@ impl PayPay {
                 partial_refund: true,
                 multiple_refunds: true,
                 refund_query: true,
+                refund_idempotent: true,
             },
             timing: Timing {
                 // A shown QR stays payable about 5 minutes; polling every 2-3 s per PayPay.

@@ -104,6 +104,7 @@ fn refund(id: &str, refund_id: &str, paid: i64, amount: i64, payment_id: &str) -
         amount: yen(amount),
         network_txn_id: Some(payment_id.into()),
         reason: String::new(),
+        known_network_refund_ids: Vec::new(),
     }
 }
 

@@ -96,6 +96,7 @@ impl WeChatPay {
                 partial_refund: true,
                 multiple_refunds: true,
                 refund_query: true,
+                refund_idempotent: true,
             },
             timing: Timing {
                 // WeChat auto-revokes unpaid Quick Pay orders at 45 s.
