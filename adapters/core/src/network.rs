@@ -82,10 +82,13 @@ pub trait WalletNetwork: Send + Sync + std::fmt::Debug {
     /// `Reversed`.
     async fn reverse(&self, request: &ReverseRequest) -> ReverseOutcome;
 
-    /// Refund an amount of a succeeded payment. Idempotent by `refund_id`.
+    /// Refund an amount of a succeeded payment. Idempotent by `refund_id` where
+    /// `capabilities.refund_idempotent` is set; otherwise every call may refund again.
     async fn refund(&self, request: &RefundRequest) -> RefundOutcome;
 
     /// What became of a refund. Only called when `capabilities.refund_query` is set.
+    /// `NotTaken` means the network holds no such refund (see its doc for when the switch
+    /// may send it again).
     async fn query_refund(&self, request: &RefundRequest) -> RefundOutcome {
         let _ = request;
         RefundOutcome::Unknown {
