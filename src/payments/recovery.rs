@@ -109,6 +109,7 @@ impl Payments {
                 amount: refund.amount,
                 network_txn_id: payment.network_txn_id.clone(),
                 reason: refund.reason.clone(),
+                known_network_refund_ids: Vec::new(),
             };
             let outcome = self.query_or_resend_refund(&network, &request).await;
             self.report_if_overdue(&refund, &outcome);

@@ -276,6 +276,7 @@ impl Payments {
             amount: refund.amount,
             network_txn_id: payment.network_txn_id.clone(),
             reason: refund.reason.clone(),
+            known_network_refund_ids: Vec::new(),
         };
         let mut outcome = self.send_refund(&network, &request).await;
         let wait_until = tokio::time::Instant::now() + self.pay_wait();

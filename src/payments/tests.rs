@@ -47,6 +47,7 @@ impl ScriptedNetwork {
                 partial_refund: true,
                 multiple_refunds: true,
                 refund_query: false,
+                refund_idempotent: true,
             },
             timing: Timing {
                 payment_deadline: Duration::from_millis(400),

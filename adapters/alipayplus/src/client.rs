@@ -33,6 +33,44 @@ pub struct AlipayPlus {
     last_request_ms: AtomicI64,
 }
 
+/// Why an exchange left no reply to interpret.
+#[derive(Debug)]
+enum CallError {
+    /// HTTP 404 or 405: no Alipay+ API took the request. Alipay+ answers its APIs with a
+    /// signed result (an unknown one with `INVALID_API`), so this comes from the HTTP layer in
+    /// front (an unknown path or method): the request was not processed.
+    Unrouted(u16),
+    /// No usable answer: timeout, transport, another HTTP status, a garbled or unverifiable
+    /// reply. The network may have acted.
+    NoAnswer(String),
+}
+
+impl From<String> for CallError {
+    fn from(detail: String) -> Self {
+        Self::NoAnswer(detail)
+    }
+}
+
+impl From<&str> for CallError {
+    fn from(detail: &str) -> Self {
+        Self::NoAnswer(detail.to_owned())
+    }
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unrouted(status) => write!(f, "not served: HTTP {status}"),
+            Self::NoAnswer(detail) => f.write_str(detail),
+        }
+    }
+}
+
+/// A pay or refund that reached no API was not processed: declined at once.
+fn unrouted_code(status: u16) -> (DeclineReason, String) {
+    (DeclineReason::NetworkUnsupported, format!("HTTP {status}"))
+}
+
 // === impl AlipayPlus ===
 
 impl AlipayPlus {
@@ -79,6 +117,7 @@ impl AlipayPlus {
                 partial_refund: true,
                 multiple_refunds: true,
                 refund_query: true,
+                refund_idempotent: true,
             },
             timing: Timing {
                 payment_deadline: Duration::from_secs(60),
@@ -103,7 +142,11 @@ impl AlipayPlus {
 
     /// One signed exchange. `Err` is an unknown outcome (transport, HTTP, garbled, or a reply
     /// whose signature does not verify).
-    async fn call<B: Serialize>(&self, path: &str, body: &B) -> Result<wire::PaymentReply, String> {
+    async fn call<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<wire::PaymentReply, CallError> {
         let body = serde_json::to_vec(body).map_err(|e| format!("encode: {e}"))?;
         let now = self.clock.now_ms();
         let previous = self.last_request_ms.fetch_max(now, Ordering::SeqCst);
@@ -127,11 +170,11 @@ impl AlipayPlus {
             .send()
             .await
             .map_err(|e| {
-                if e.is_timeout() {
-                    "timeout".to_owned()
+                CallError::from(if e.is_timeout() {
+                    "timeout"
                 } else {
-                    "transport error".to_owned()
-                }
+                    "transport error"
+                })
             })?;
         let status = response.status().as_u16();
         let header = |name: &str| {
@@ -152,10 +195,13 @@ impl AlipayPlus {
                 latency_ms,
                 "Alipay+ HTTP error"
             );
-            return Err(format!("HTTP {status}"));
+            return Err(match status {
+                404 | 405 => CallError::Unrouted(status),
+                _ => CallError::NoAnswer(format!("HTTP {status}")),
+            });
         }
         let (Some(signature), Some(response_time)) = (signature, response_time) else {
-            return Err("unsigned reply".into());
+            return Err(CallError::from("unsigned reply"));
         };
         let content = sign::content("POST", path, &self.config.client_id, &response_time, &bytes);
         if !self.verifier.verify_header(&signature, &content) {
@@ -164,7 +210,7 @@ impl AlipayPlus {
                 path,
                 "Alipay+ reply signature does not verify"
             );
-            return Err("reply signature does not verify".into());
+            return Err(CallError::from("reply signature does not verify"));
         }
         let reply: wire::PaymentReply =
             serde_json::from_slice(&bytes).map_err(|_| "garbled reply".to_owned())?;
@@ -177,24 +223,24 @@ impl AlipayPlus {
         Ok(reply)
     }
 
+    /// The merchant and its store as Alipay+ knows them. The store is the paying terminal's
+    /// (`referenceStoreId`), omitted when the switch knows none rather than replaced by the
+    /// merchant's id; the store takes the merchant's name and category, having none of its own.
     fn merchant(&self, m: &MerchantRef) -> wire::Merchant {
         let id = m
             .network_merchant_id
             .clone()
             .unwrap_or_else(|| m.merchant_id.clone());
+        let present = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
         wire::Merchant {
             reference_merchant_id: id,
-            merchant_mcc: m.category_code.clone(),
-            merchant_name: m.name.clone(),
+            merchant_mcc: present(&m.category_code),
+            merchant_name: present(&m.name),
             store: wire::Store {
-                reference_store_id: if m.store_id.is_empty() {
-                    m.merchant_id.clone()
-                } else {
-                    m.store_id.clone()
-                },
-                store_name: m.name.clone(),
-                store_mcc: m.category_code.clone(),
-                store_terminal_id: m.terminal_id.clone(),
+                reference_store_id: present(&m.store_id),
+                store_name: present(&m.name),
+                store_mcc: present(&m.category_code),
+                store_terminal_id: present(&m.terminal_id),
             },
         }
     }
@@ -224,8 +270,8 @@ impl AlipayPlus {
                     tracing::warn!(network = NETWORK_ID, payment_request_id, outcome = ?other, "Inquiry after success carried no settlement");
                 }
             },
-            Err(detail) => {
-                tracing::warn!(network = NETWORK_ID, payment_request_id, detail = %detail, "Inquiry for settlement failed");
+            Err(error) => {
+                tracing::warn!(network = NETWORK_ID, payment_request_id, detail = %error, "Inquiry for settlement failed");
             }
         }
         paid
@@ -243,11 +289,9 @@ impl WalletNetwork for AlipayPlus {
             payment_request_id: request.payment_id.clone(),
             order: wire::Order {
                 reference_order_id: request.payment_id.clone(),
-                order_description: if request.description.is_empty() {
-                    request.merchant.name.clone()
-                } else {
-                    request.description.clone()
-                },
+                order_description: Some(request.description.clone())
+                    .filter(|d| !d.is_empty())
+                    .or_else(|| Some(request.merchant.name.clone()).filter(|n| !n.is_empty())),
                 order_amount: translate::amount(&request.amount),
                 merchant: self.merchant(&request.merchant),
             },
@@ -266,7 +310,14 @@ impl WalletNetwork for AlipayPlus {
         };
         tracing::info!(network = NETWORK_ID, payment_id = %request.payment_id, code = %request.code, amount = %request.amount, "Alipay+ pay");
         let outcome = match self.call(wire::PAY_PATH, &body).await {
-            Err(detail) => PayOutcome::Unknown { detail },
+            Err(CallError::Unrouted(status)) => {
+                let (reason, network_code) = unrouted_code(status);
+                PayOutcome::Declined {
+                    reason,
+                    network_code,
+                }
+            }
+            Err(CallError::NoAnswer(detail)) => PayOutcome::Unknown { detail },
             Ok(reply) => match &reply.result {
                 Some(result) => translate::outcome(result, &reply),
                 None => PayOutcome::Unknown {
@@ -287,7 +338,10 @@ impl WalletNetwork for AlipayPlus {
             payment_request_id: request.payment_id.clone(),
         };
         match self.call(wire::INQUIRY_PATH, &body).await {
-            Err(detail) => PayOutcome::Unknown { detail },
+            // An inquiry that reached no API says nothing about the payment.
+            Err(error) => PayOutcome::Unknown {
+                detail: error.to_string(),
+            },
             Ok(reply) => match (&reply.result, &reply.payment_result) {
                 (Some(r), Some(payment)) if r.result_status == "S" => {
                     translate::outcome(payment, &reply)
@@ -309,7 +363,9 @@ impl WalletNetwork for AlipayPlus {
             payment_request_id: request.payment_id.clone(),
         };
         match self.call(wire::CANCEL_PATH, &body).await {
-            Err(detail) => ReverseOutcome::Retry { detail },
+            Err(error) => ReverseOutcome::Retry {
+                detail: error.to_string(),
+            },
             Ok(reply) => match reply.result {
                 Some(r) if r.result_status == "S" => ReverseOutcome::Reversed,
                 // Alipay+ never saw the payment: nothing moved.
@@ -336,7 +392,14 @@ impl WalletNetwork for AlipayPlus {
             refund_reason: Some(request.reason.clone()).filter(|r| !r.is_empty()),
         };
         match self.call(wire::REFUND_PATH, &body).await {
-            Err(detail) => RefundOutcome::Unknown { detail },
+            Err(CallError::Unrouted(status)) => {
+                let (reason, network_code) = unrouted_code(status);
+                RefundOutcome::Declined {
+                    reason,
+                    network_code,
+                }
+            }
+            Err(CallError::NoAnswer(detail)) => RefundOutcome::Unknown { detail },
             Ok(reply) => match reply.result {
                 Some(r) if r.result_status == "S" => RefundOutcome::Succeeded {
                     network_refund_id: reply.refund_id.unwrap_or(request.refund_id.clone()),

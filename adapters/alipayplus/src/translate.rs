@@ -48,9 +48,10 @@ pub fn failure_reason(code: &str) -> DeclineReason {
         | "INVALID_SIGNATURE" => R::MerchantNotEnabled,
         "ORDER_IS_CLOSED" | "ORDER_IS_CANCELED" => R::PaymentExpired,
         "REPEAT_REQ_INCONSISTENT" => R::DuplicateOrder,
+        // Alipay+'s own "no such API" and "method not allowed": the request was not
+        // processed because Alipay+ does not offer what it asked.
+        "INVALID_API" | "METHOD_NOT_SUPPORTED" => R::NetworkUnsupported,
         "PARAM_ILLEGAL"
-        | "INVALID_API"
-        | "METHOD_NOT_SUPPORTED"
         | "MEDIA_TYPE_NOT_ACCEPTABLE"
         | "ORDER_NOT_EXIST"
         | "ORDER_STATUS_INVALID" => R::InvalidRequest,
@@ -241,6 +242,9 @@ mod tests {
             ("PAYMENT_COUNT_EXCEED_LIMIT", DeclineReason::LimitExceeded),
             ("MERCHANT_NOT_REGISTERED", DeclineReason::MerchantNotEnabled),
             ("REPEAT_REQ_INCONSISTENT", DeclineReason::DuplicateOrder),
+            ("INVALID_API", DeclineReason::NetworkUnsupported),
+            ("METHOD_NOT_SUPPORTED", DeclineReason::NetworkUnsupported),
+            ("PARAM_ILLEGAL", DeclineReason::InvalidRequest),
             ("SOMETHING_ELSE", DeclineReason::Other),
         ];
         for (code, reason) in rows {

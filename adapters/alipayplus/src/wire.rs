@@ -1,4 +1,5 @@
-//! Alipay+ JSON as it travels: camelCase, every value a string, amounts in minor units.
+//! Alipay+ JSON as it travels: camelCase (but `merchantMCC`, `storeMCC`), every value a
+//! string, amounts in minor units. Optional fields are omitted, never `""`, as Alipay+ asks.
 use serde::{Deserialize, Serialize};
 
 pub const PAY_PATH: &str = "/aps/api/v1/payments/pay";
@@ -37,29 +38,44 @@ pub struct Quote {
     pub base_currency: Option<String>,
 }
 
+/// `order.merchant`. Alipay+ spells the category `merchantMCC`: JSON keys are
+/// case-sensitive, and `rename_all = "camelCase"` alone would write `merchantMcc`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Merchant {
     pub reference_merchant_id: String,
-    pub merchant_mcc: String,
-    pub merchant_name: String,
+    #[serde(
+        rename = "merchantMCC",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub merchant_mcc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_name: Option<String>,
+    /// Required for a user-presented (UPM) payment.
     pub store: Store,
 }
 
+/// `order.merchant.store`: the store the paying terminal belongs to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Store {
-    pub reference_store_id: String,
-    pub store_name: String,
-    pub store_mcc: String,
-    pub store_terminal_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_store_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_name: Option<String>,
+    #[serde(rename = "storeMCC", default, skip_serializing_if = "Option::is_none")]
+    pub store_mcc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_terminal_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub reference_order_id: String,
-    pub order_description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_description: Option<String>,
     pub order_amount: Amount,
     pub merchant: Merchant,
 }

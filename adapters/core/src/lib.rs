@@ -16,6 +16,7 @@ pub mod network;
 pub mod outcome;
 pub mod request;
 pub mod simkit;
+pub mod wiretap;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::{CodePattern, PaymentCode, PaymentCodeError, mask};

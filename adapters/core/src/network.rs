@@ -35,6 +35,13 @@ pub struct Capabilities {
     pub multiple_refunds: bool,
     /// The network answers `query_refund` (refunds may come back `Pending`).
     pub refund_query: bool,
+    /// Re-sending a refund under the same `refund_id` can never refund twice at this
+    /// network: it keys refunds by our id (WeChat Pay `out_refund_no`, Alipay+
+    /// `refundRequestId`, PayPay `merchantRefundId`). When false (LINE Pay, which has no
+    /// refund id), every send may refund again, so the switch re-sends a refund at most
+    /// once, and only after its own earlier send has returned and `query_refund` said
+    /// `NotTaken`.
+    pub refund_idempotent: bool,
 }
 
 /// The network's own timing rules, as its documentation states them. The switch derives
@@ -75,10 +82,13 @@ pub trait WalletNetwork: Send + Sync + std::fmt::Debug {
     /// `Reversed`.
     async fn reverse(&self, request: &ReverseRequest) -> ReverseOutcome;
 
-    /// Refund an amount of a succeeded payment. Idempotent by `refund_id`.
+    /// Refund an amount of a succeeded payment. Idempotent by `refund_id` where
+    /// `capabilities.refund_idempotent` is set; otherwise every call may refund again.
     async fn refund(&self, request: &RefundRequest) -> RefundOutcome;
 
     /// What became of a refund. Only called when `capabilities.refund_query` is set.
+    /// `NotTaken` means the network holds no such refund (see its doc for when the switch
+    /// may send it again).
     async fn query_refund(&self, request: &RefundRequest) -> RefundOutcome {
         let _ = request;
         RefundOutcome::Unknown {

@@ -174,10 +174,13 @@ pub enum RefundOutcome {
     Unknown {
         detail: String,
     },
-    /// The network holds no refund under this id: the request never arrived, or the network
-    /// turned it away for now with a rule that says "send it again under the same id later"
-    /// (WeChat Pay cross-border `NOTENOUGH`). Only adapters whose network is idempotent on the
-    /// refund id answer this, so the switch may re-send without refunding twice.
+    /// The network holds no such refund: the request never arrived, or the network turned it
+    /// away for now with a rule that says "send it again under the same id later" (WeChat Pay
+    /// cross-border `NOTENOUGH`). Where `Capabilities::refund_idempotent` is set the network
+    /// keys refunds by our id, so the switch may re-send without refunding twice. Where it is
+    /// not (LINE Pay: the adapter found no listed refund that can be this one), a re-send may
+    /// refund again if an earlier send is still on its way, so the switch re-sends at most
+    /// once, and only after its own earlier send has returned.
     NotTaken {
         detail: String,
     },

@@ -67,6 +67,11 @@ pub struct RefundRequest {
     pub amount: Money,
     pub network_txn_id: Option<String>,
     pub reason: String,
+    /// The network refund ids of this payment's other refunds that the switch has already
+    /// recorded as succeeded. A network that lists a payment's refunds without our
+    /// `refund_id` (LINE Pay Payment details) needs them to tell which listed refund is
+    /// this one; adapters whose network keys refunds by `refund_id` ignore them.
+    pub known_network_refund_ids: Vec<String>,
 }
 
 /// Create a merchant-presented QR for an amount (MPM).

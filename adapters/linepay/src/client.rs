@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use kakehashi_adapter_core::{
-    AdapterError, Capabilities, Clock, CodePattern, NetworkProfile, PayOutcome, PayRequest,
-    QueryRequest, RefundOutcome, RefundRequest, ReverseOutcome, ReverseRequest, Timing,
+    AdapterError, Capabilities, Clock, CodePattern, DeclineReason, NetworkProfile, PayOutcome,
+    PayRequest, QueryRequest, RefundOutcome, RefundRequest, ReverseOutcome, ReverseRequest, Timing,
     WalletNetwork, read_body_limited,
 };
 use secrecy::ExposeSecret;
@@ -27,7 +27,11 @@ pub struct LinePay {
 enum Reply<T> {
     /// A well-formed envelope.
     Envelope(wire::Envelope<T>),
-    /// No usable answer: timeout, transport error, HTTP error, garbled body.
+    /// HTTP 404 or 405: no LINE Pay API took the request. LINE Pay answers every API call,
+    /// refusals included, with HTTP 200, so these come from the HTTP layer (an unknown path
+    /// or method): the request was not processed.
+    Unrouted(u16),
+    /// No usable answer: timeout, transport error, other HTTP error, garbled body.
     Unknown(String),
 }
 
@@ -51,7 +55,10 @@ impl LinePay {
                 merchant_presented: false,
                 partial_refund: true,
                 multiple_refunds: true,
-                refund_query: false,
+                // Payment details lists a payment's refunds, by LINE Pay's id only.
+                refund_query: true,
+                // No refund id: every refund request may refund again.
+                refund_idempotent: false,
             },
             timing: Timing {
                 payment_deadline: Duration::from_secs(60),
@@ -88,15 +95,21 @@ impl LinePay {
         self.send(request, path, &nonce, &signature, timeout).await
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Reply<T> {
+    /// A GET; `query` (without `?`, already encoded) is signed as sent.
+    async fn get<T: DeserializeOwned>(&self, path: &str, query: &str) -> Reply<T> {
         let nonce = uuid::Uuid::new_v4().to_string();
         let signature = sign::signature(
             self.config.channel_secret.expose_secret(),
             path,
-            b"",
+            query.as_bytes(),
             &nonce,
         );
-        let request = self.http.get(format!("{}{path}", self.config.base_url));
+        let url = if query.is_empty() {
+            format!("{}{path}", self.config.base_url)
+        } else {
+            format!("{}{path}?{query}", self.config.base_url)
+        };
+        let request = self.http.get(url);
         let timeout = Duration::from_millis(self.config.http.request_timeout_ms);
         self.send(request, path, &nonce, &signature, timeout).await
     }
@@ -151,7 +164,10 @@ impl LinePay {
                 latency_ms,
                 "LINE Pay HTTP error"
             );
-            return Reply::Unknown(format!("HTTP {}", status.as_u16()));
+            return match status.as_u16() {
+                code @ (404 | 405) => Reply::Unrouted(code),
+                code => Reply::Unknown(format!("HTTP {code}")),
+            };
         }
         match serde_json::from_slice::<wire::Envelope<T>>(&body) {
             Ok(envelope) if envelope.return_code.len() == 4 => {
@@ -172,10 +188,14 @@ impl LinePay {
 
     async fn check(&self, order_id: &str, amount: &kakehashi_adapter_core::Money) -> PayOutcome {
         match self
-            .get::<wire::CheckInfo>(&wire::check_path(order_id))
+            .get::<wire::CheckInfo>(&wire::check_path(order_id), "")
             .await
         {
             Reply::Unknown(detail) => PayOutcome::Unknown { detail },
+            // A check that reached no API says nothing about the payment.
+            Reply::Unrouted(status) => PayOutcome::Unknown {
+                detail: format!("check not served: HTTP {status}"),
+            },
             Reply::Envelope(e) if e.return_code == "0000" => match e.info {
                 Some(info) => check_outcome(&info, amount),
                 None => PayOutcome::Unknown {
@@ -214,6 +234,10 @@ impl LinePay {
             .await
         {
             Reply::Unknown(detail) => RefundOutcome::Unknown { detail },
+            Reply::Unrouted(status) => RefundOutcome::Declined {
+                reason: DeclineReason::NetworkUnsupported,
+                network_code: format!("HTTP {status}"),
+            },
             Reply::Envelope(e) if e.return_code == "0000" => match e.info {
                 Some(info) => RefundOutcome::Succeeded {
                     network_refund_id: info.refund_transaction_id.to_string(),
@@ -237,7 +261,7 @@ fn check_outcome(info: &wire::CheckInfo, amount: &kakehashi_adapter_core::Money)
             },
         },
         "FAIL" => PayOutcome::Declined {
-            reason: kakehashi_adapter_core::DeclineReason::Other,
+            reason: DeclineReason::Other,
             network_code: "FAIL".into(),
         },
         other => PayOutcome::Unknown {
@@ -266,6 +290,10 @@ impl WalletNetwork for LinePay {
             .await
         {
             Reply::Unknown(detail) => PayOutcome::Unknown { detail },
+            Reply::Unrouted(status) => PayOutcome::Declined {
+                reason: DeclineReason::NetworkUnsupported,
+                network_code: format!("HTTP {status}"),
+            },
             Reply::Envelope(e) if e.return_code == "0000" => match e.info {
                 Some(info) if info.order_id == request.payment_id => {
                     translate::paid(info.transaction_id, &info.pay_info, &request.amount)
@@ -296,6 +324,11 @@ impl WalletNetwork for LinePay {
             .await;
         let code = match void {
             Reply::Unknown(detail) => return ReverseOutcome::Retry { detail },
+            Reply::Unrouted(status) => {
+                return ReverseOutcome::Retry {
+                    detail: format!("void not served: HTTP {status}"),
+                };
+            }
             Reply::Envelope(e) => e.return_code,
         };
         match code.as_str() {
@@ -334,5 +367,29 @@ impl WalletNetwork for LinePay {
         // re-sends after it knows the first failed.
         self.refund_order(&request.payment_id, partial.then_some(&request.amount))
             .await
+    }
+
+    /// Reads Payment details for the order and looks for this refund in its `refundList`
+    /// (see `translate::refund_in_details`). Anything short of a clear answer is `Unknown`.
+    async fn query_refund(&self, request: &RefundRequest) -> RefundOutcome {
+        let query = wire::details_query(&request.payment_id);
+        match self
+            .get::<Vec<wire::PaymentDetails>>(wire::DETAILS_PATH, &query)
+            .await
+        {
+            Reply::Unknown(detail) => RefundOutcome::Unknown { detail },
+            Reply::Unrouted(status) => RefundOutcome::Unknown {
+                detail: format!("payment details not served: HTTP {status}"),
+            },
+            Reply::Envelope(e) if e.return_code == "0000" => match e.info {
+                Some(details) => translate::refund_in_details(&details, request),
+                None => RefundOutcome::Unknown {
+                    detail: "payment details without info".into(),
+                },
+            },
+            Reply::Envelope(e) => RefundOutcome::Unknown {
+                detail: format!("payment details refused: returnCode {}", e.return_code),
+            },
+        }
     }
 }

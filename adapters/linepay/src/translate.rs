@@ -2,7 +2,9 @@
 //! research file's table (LINE Pay appendix "Table 24" and the per-API lists).
 use std::str::FromStr;
 
-use kakehashi_adapter_core::{DeclineReason, Money, PayOutcome, PayRequest, RefundOutcome};
+use kakehashi_adapter_core::{
+    DeclineReason, Money, PayOutcome, PayRequest, RefundOutcome, RefundRequest,
+};
 use rust_decimal::Decimal;
 
 use crate::wire;
@@ -81,6 +83,9 @@ pub fn pay_body(request: &PayRequest) -> wire::PayRequest {
         }],
         options: wire::PayOptions {
             payment: wire::PaymentOptions { capture: true },
+            extra: (!request.merchant.store_id.is_empty()).then(|| wire::PayExtra {
+                branch_id: request.merchant.store_id.clone(),
+            }),
         },
     }
 }
@@ -106,6 +111,54 @@ pub fn paid(transaction_id: u64, methods: &[wire::PayMethod], expected: &Money) 
         other => PayOutcome::Unknown {
             detail: format!(
                 "payInfo total {other:?} differs from the requested {expected}; reversing"
+            ),
+        },
+    }
+}
+
+/// Which refund a Payment details answer shows for `request`. LINE Pay lists refunds by
+/// its own `refundTransactionId` and amount only, so the refund asked about is the earliest
+/// listed refund of exactly its amount that the switch has not already matched to another
+/// refund (`known_network_refund_ids`). None such: the network holds no such refund. An
+/// answer about another order or currency, or with a listed amount that does not parse,
+/// proves nothing.
+pub fn refund_in_details(
+    details: &[wire::PaymentDetails],
+    request: &RefundRequest,
+) -> RefundOutcome {
+    let unknown = |detail: &str| RefundOutcome::Unknown {
+        detail: format!("payment details: {detail}"),
+    };
+    let Some(payment) = details.iter().find(|d| d.order_id == request.payment_id) else {
+        return unknown("the order is not listed");
+    };
+    if payment.currency != request.amount.currency_code() {
+        return unknown("the order is in another currency");
+    }
+    if payment.refund_list.len() > wire::REFUNDS_LISTED_MAX {
+        return unknown("too many refunds listed");
+    }
+    let mut candidates = Vec::new();
+    for (index, listed) in payment.refund_list.iter().enumerate() {
+        // Refunds are listed negative; a positive figure is read as the same refund.
+        let Ok(amount) = Decimal::from_str(listed.refund_amount.get()) else {
+            return unknown("a listed refund amount is not a number");
+        };
+        let id = listed.refund_transaction_id.0.to_string();
+        if amount.abs() == request.amount.amount()
+            && !request.known_network_refund_ids.contains(&id)
+        {
+            // RFC 3339 UTC timestamps of one format sort as text; the list order breaks ties.
+            candidates.push((listed.refund_transaction_date.as_str(), index, id));
+        }
+    }
+    match candidates.into_iter().min() {
+        Some((_, _, network_refund_id)) => RefundOutcome::Succeeded { network_refund_id },
+        None => RefundOutcome::NotTaken {
+            detail: format!(
+                "no refund of {} listed beyond the {} known",
+                request.amount,
+                request.known_network_refund_ids.len()
             ),
         },
     }
@@ -188,6 +241,87 @@ mod tests {
         assert_eq!(wire::number(&jpy.amount()).get(), "1200");
         let twd = Money::parse("12.50", "USD").unwrap();
         assert_eq!(wire::number(&twd.amount()).get(), "12.5");
+    }
+
+    fn details(refunds: &str) -> Vec<wire::PaymentDetails> {
+        serde_json::from_str(&format!(
+            r#"[{{"transactionId":2026000000000000001,"orderId":"O1","transactionType":"PAYMENT","currency":"JPY","refundList":[{refunds}]}}]"#
+        ))
+        .unwrap()
+    }
+
+    fn asked(amount: &str, known: &[&str]) -> RefundRequest {
+        RefundRequest {
+            payment_id: "O1".into(),
+            refund_id: "R1".into(),
+            merchant: kakehashi_adapter_core::MerchantRef {
+                merchant_id: "m".into(),
+                network_merchant_id: None,
+                name: String::new(),
+                category_code: String::new(),
+                store_id: String::new(),
+                terminal_id: String::new(),
+            },
+            payment_amount: Money::parse("1000", "JPY").unwrap(),
+            amount: Money::parse(amount, "JPY").unwrap(),
+            network_txn_id: None,
+            reason: String::new(),
+            known_network_refund_ids: known.iter().map(|k| (*k).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_listed_refund_is_matched_by_amount_earliest_first_and_never_twice() {
+        let two = details(
+            r#"{"refundTransactionId":2026000000000000003,"refundAmount":-200,"refundTransactionDate":"2026-11-18T11:07:00Z"},
+               {"refundTransactionId":2026000000000000002,"refundAmount":-200,"refundTransactionDate":"2026-11-18T11:06:00Z"},
+               {"refundTransactionId":2026000000000000004,"refundAmount":-300,"refundTransactionDate":"2026-11-18T11:05:00Z"}"#,
+        );
+        let found = |amount: &str, known: &[&str]| refund_in_details(&two, &asked(amount, known));
+        let succeeded = |id: &str| RefundOutcome::Succeeded {
+            network_refund_id: id.into(),
+        };
+        assert_eq!(found("200", &[]), succeeded("2026000000000000002"));
+        assert_eq!(
+            found("200", &["2026000000000000002"]),
+            succeeded("2026000000000000003")
+        );
+        assert!(matches!(
+            found("200", &["2026000000000000002", "2026000000000000003"]),
+            RefundOutcome::NotTaken { .. }
+        ));
+        assert_eq!(found("300", &[]), succeeded("2026000000000000004"));
+        assert!(matches!(found("100", &[]), RefundOutcome::NotTaken { .. }));
+        assert!(matches!(
+            refund_in_details(&details(""), &asked("200", &[])),
+            RefundOutcome::NotTaken { .. }
+        ));
+    }
+
+    #[test]
+    fn details_that_prove_nothing_are_unknown() {
+        let other_order: Vec<wire::PaymentDetails> = serde_json::from_str(
+            r#"[{"transactionId":1,"orderId":"O2","currency":"JPY","refundList":[]}]"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            refund_in_details(&other_order, &asked("200", &[])),
+            RefundOutcome::Unknown { .. }
+        ));
+        let other_currency: Vec<wire::PaymentDetails> =
+            serde_json::from_str(r#"[{"transactionId":1,"orderId":"O1","currency":"TWD"}]"#)
+                .unwrap();
+        assert!(matches!(
+            refund_in_details(&other_currency, &asked("200", &[])),
+            RefundOutcome::Unknown { .. }
+        ));
+        let garbled = details(
+            r#"{"refundTransactionId":2,"refundAmount":"-200","refundTransactionDate":"x"}"#,
+        );
+        assert!(matches!(
+            refund_in_details(&garbled, &asked("200", &[])),
+            RefundOutcome::Unknown { .. }
+        ));
     }
 
     #[test]

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use iso_currency::Currency;
 use kakehashi_adapter_core::{
-    AdapterError, Capabilities, Clock, CodePattern, MerchantQr, MerchantQrRequest, MerchantRef,
-    NetworkProfile, PayOutcome, PayRequest, QueryRequest, RefundOutcome, RefundRequest,
-    ReverseOutcome, ReverseRequest, Timing, WalletNetwork, read_body_limited,
+    AdapterError, Capabilities, Clock, CodePattern, DeclineReason, MerchantQr, MerchantQrRequest,
+    MerchantRef, NetworkProfile, PayOutcome, PayRequest, QueryRequest, RefundOutcome,
+    RefundRequest, ReverseOutcome, ReverseRequest, Timing, WalletNetwork, read_body_limited,
 };
 use secrecy::ExposeSecret;
 use serde::Serialize;
@@ -34,6 +34,9 @@ enum Reply<T> {
         status: u16,
         code: String,
     },
+    /// HTTP 404 or 405 without a PayPay envelope: something in front of PayPay's API
+    /// answered, no API took the request.
+    Unrouted(u16),
     /// Timeout, transport error, 5xx, garbled body: nobody knows.
     Unknown(String),
 }
@@ -56,6 +59,7 @@ impl PayPay {
                 partial_refund: true,
                 multiple_refunds: true,
                 refund_query: true,
+                refund_idempotent: true,
             },
             timing: Timing {
                 // A shown QR stays payable about 5 minutes; polling every 2-3 s per PayPay.
@@ -142,6 +146,9 @@ impl PayPay {
                     latency_ms,
                     "PayPay reply garbled"
                 );
+                if matches!(status, 404 | 405) {
+                    return Reply::Unrouted(status);
+                }
                 return Reply::Unknown(format!("HTTP {status}, unreadable body"));
             }
         };
@@ -164,11 +171,11 @@ impl PayPay {
         }
     }
 
-    fn pay_refused(code: String) -> PayOutcome {
-        match translate::decline_reason(&code) {
-            Some(reason) => PayOutcome::Declined {
+    fn pay_refused(status: u16, code: String) -> PayOutcome {
+        match translate::refusal(status, &code) {
+            Some((reason, network_code)) => PayOutcome::Declined {
                 reason,
-                network_code: code,
+                network_code,
             },
             None => PayOutcome::Unknown {
                 detail: format!("PayPay {code}"),
@@ -202,6 +209,8 @@ impl WalletNetwork for PayPay {
             amount,
             requested_at: self.clock.now_ms() / 1000,
             order_description: request.description.clone(),
+            store_id: Some(request.merchant.store_id.clone()).filter(|s| !s.is_empty()),
+            terminal_id: Some(request.merchant.terminal_id.clone()).filter(|s| !s.is_empty()),
         };
         tracing::info!(network = NETWORK_ID, payment_id = %request.payment_id, code = %request.code, "PayPay scan (Kakehashi extension)");
         match self
@@ -214,7 +223,8 @@ impl WalletNetwork for PayPay {
             .await
         {
             Reply::Ok(data) => translate::payment_status(&data),
-            Reply::Refused { code, .. } => Self::pay_refused(code),
+            Reply::Refused { status, code } => Self::pay_refused(status, code),
+            Reply::Unrouted(status) => Self::pay_refused(status, String::new()),
             Reply::Unknown(detail) => PayOutcome::Unknown { detail },
         }
     }
@@ -231,7 +241,8 @@ impl WalletNetwork for PayPay {
         {
             Reply::Ok(data) => return translate::payment_status(&data),
             Reply::Unknown(detail) => return PayOutcome::Unknown { detail },
-            Reply::Refused { status: 404, .. } => {}
+            // Not a QR payment (or that API not served): ask about a scanned payment.
+            Reply::Refused { status: 404, .. } | Reply::Unrouted(_) => {}
             // A refused query says nothing about the payment (money may have moved).
             Reply::Refused { code, .. } => {
                 return PayOutcome::Unknown {
@@ -245,6 +256,9 @@ impl WalletNetwork for PayPay {
         {
             Reply::Ok(data) => translate::payment_status(&data),
             Reply::Unknown(detail) => PayOutcome::Unknown { detail },
+            Reply::Unrouted(status) => PayOutcome::Unknown {
+                detail: format!("payment details not served: HTTP {status}"),
+            },
             Reply::Refused { code, .. } => PayOutcome::Unknown {
                 detail: format!("query refused: {code}"),
             },
@@ -262,7 +276,7 @@ impl WalletNetwork for PayPay {
             .filter(|id| id.starts_with("04-"))
         {
             let path = wire::code_path(code_id);
-            if let Reply::Unknown(detail) = self
+            match self
                 .call::<(), serde_json::Value>(
                     reqwest::Method::DELETE,
                     &path,
@@ -271,7 +285,14 @@ impl WalletNetwork for PayPay {
                 )
                 .await
             {
-                return ReverseOutcome::Retry { detail };
+                Reply::Unknown(detail) => return ReverseOutcome::Retry { detail },
+                // The QR may still be payable: it must be deleted before the cancel.
+                Reply::Unrouted(status) => {
+                    return ReverseOutcome::Retry {
+                        detail: format!("QR delete not served: HTTP {status}"),
+                    };
+                }
+                Reply::Ok(_) | Reply::Refused { .. } => {}
             }
         }
         let path = wire::payment_path(&request.payment_id);
@@ -285,6 +306,9 @@ impl WalletNetwork for PayPay {
             Reply::Refused { code, .. } => ReverseOutcome::Refused {
                 network_code: code,
                 detail: "cancel refused".into(),
+            },
+            Reply::Unrouted(status) => ReverseOutcome::Retry {
+                detail: format!("cancel not served: HTTP {status}"),
             },
             Reply::Unknown(detail) => ReverseOutcome::Retry { detail },
         }
@@ -317,12 +341,16 @@ impl WalletNetwork for PayPay {
             .await
         {
             Reply::Ok(data) => translate::refund_status(&data),
-            Reply::Refused { code, .. } => match translate::decline_reason(&code) {
-                Some(reason) => RefundOutcome::Declined {
+            Reply::Refused { status, code } => match translate::refusal(status, &code) {
+                Some((reason, network_code)) => RefundOutcome::Declined {
                     reason,
-                    network_code: code,
+                    network_code,
                 },
                 None => RefundOutcome::Unknown { detail: code },
+            },
+            Reply::Unrouted(status) => RefundOutcome::Declined {
+                reason: DeclineReason::NetworkUnsupported,
+                network_code: format!("HTTP {status}"),
             },
             Reply::Unknown(detail) => RefundOutcome::Unknown { detail },
         }
@@ -346,6 +374,9 @@ impl WalletNetwork for PayPay {
                 status: 404, code, ..
             } => RefundOutcome::NotTaken { detail: code },
             Reply::Refused { code, .. } => RefundOutcome::Unknown { detail: code },
+            Reply::Unrouted(status) => RefundOutcome::Unknown {
+                detail: format!("refund details not served: HTTP {status}"),
+            },
             Reply::Unknown(detail) => RefundOutcome::Unknown { detail },
         }
     }
@@ -387,6 +418,10 @@ impl WalletNetwork for PayPay {
             Reply::Refused { code, .. } => {
                 Err(unsupported(format!("PayPay refused the QR: {code}")))
             }
+            // Not processed: nothing was created, so nothing needs closing.
+            Reply::Unrouted(status) => Err(unsupported(format!(
+                "PayPay did not serve the QR API: HTTP {status}"
+            ))),
             Reply::Unknown(detail) => Err(AdapterError::NoAnswer {
                 network: NETWORK_ID.into(),
                 detail,

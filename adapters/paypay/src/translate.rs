@@ -28,6 +28,8 @@ pub fn decline_reason(code: &str) -> Option<DeclineReason> {
         }
         "UNAUTHORIZED" | "OP_OUT_OF_SCOPE" | "OPA_CLIENT_NOT_FOUND" => R::MerchantNotEnabled,
         "TRANSACTION_FAILED" => R::NetworkError,
+        // 404 for a payment PayPay does not hold (a refund naming the wrong paymentId).
+        "RESOURCE_NOT_FOUND" => R::InvalidRequest,
         "DUPLICATE_DYNAMIC_QR_REQUEST" => R::DuplicateOrder,
         "ORDER_NOT_REVERSIBLE"
         | "REFUND_WINDOW_EXCEED"
@@ -41,6 +43,23 @@ pub fn decline_reason(code: &str) -> Option<DeclineReason> {
         _ => return None,
     };
     Some(reason)
+}
+
+/// A pay or refund PayPay refused. A known code declines with its reason; an HTTP 404 or
+/// 405 with a code PayPay does not document for the operation ("no such API", or no
+/// envelope at all) proves no API took the request: declined at once as unsupported, with
+/// the status and code as the network code. Anything else is unknown (`None`).
+pub fn refusal(status: u16, code: &str) -> Option<(DeclineReason, String)> {
+    if let Some(reason) = decline_reason(code) {
+        return Some((reason, code.to_owned()));
+    }
+    matches!(status, 404 | 405).then(|| {
+        let network_code = format!("HTTP {status} {code}");
+        (
+            DeclineReason::NetworkUnsupported,
+            network_code.trim_end().to_owned(),
+        )
+    })
 }
 
 /// What a payment's `status` means.
@@ -116,6 +135,7 @@ mod tests {
             ("TRANSACTION_FAILED", Some(R::NetworkError)),
             ("ORDER_NOT_REVERSIBLE", Some(R::RefundNotAllowed)),
             ("KAKEHASHI_EXT_CUSTOMER_CODE_EXPIRED", Some(R::CodeExpired)),
+            ("RESOURCE_NOT_FOUND", Some(R::InvalidRequest)),
             ("INTERNAL_SERVER_ERROR", None),
             ("RATE_LIMIT", None),
             ("SOMETHING_NEW", None),
@@ -123,6 +143,25 @@ mod tests {
         for (code, reason) in rows {
             assert_eq!(decline_reason(code), *reason, "{code}");
         }
+    }
+
+    #[test]
+    fn a_404_or_405_without_a_documented_code_is_unsupported_and_a_5xx_unknown() {
+        use DeclineReason as R;
+        let unsupported = |code: &str| Some((R::NetworkUnsupported, code.to_owned()));
+        assert_eq!(refusal(404, "NOT_FOUND"), unsupported("HTTP 404 NOT_FOUND"));
+        assert_eq!(refusal(405, ""), unsupported("HTTP 405"));
+        assert_eq!(
+            refusal(404, "NO_VALID_PAYMENT_METHOD"),
+            Some((R::AccountRestricted, "NO_VALID_PAYMENT_METHOD".into()))
+        );
+        assert_eq!(
+            refusal(401, "UNAUTHORIZED"),
+            Some((R::MerchantNotEnabled, "UNAUTHORIZED".into()))
+        );
+        assert_eq!(refusal(500, "INTERNAL_SERVER_ERROR"), None);
+        assert_eq!(refusal(503, ""), None);
+        assert_eq!(refusal(400, "SOMETHING_NEW"), None);
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub struct CreateQrRequest {
     pub merchant_payment_id: String,
     pub amount: MoneyAmount,
     pub code_type: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub order_description: String,
     #[serde(default)]
     pub is_authorization: bool,
@@ -81,7 +81,8 @@ pub struct QrData {
 }
 
 /// **Kakehashi extension**: the `/v2/payments` shape with the scanned customer code where
-/// PayPay's Native Payment has `userAuthorizationId`.
+/// PayPay's Native Payment has `userAuthorizationId`; its optional `storeId` and
+/// `terminalId` as `/v2/payments` has them.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExtScanRequest {
@@ -89,8 +90,12 @@ pub struct ExtScanRequest {
     pub kakehashi_customer_code: String,
     pub amount: MoneyAmount,
     pub requested_at: i64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub order_description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -113,7 +118,7 @@ pub struct RefundRequest {
     pub payment_id: String,
     pub amount: MoneyAmount,
     pub requested_at: i64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
 }
 

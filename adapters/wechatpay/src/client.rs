@@ -39,6 +39,10 @@ enum Reply {
     Business(Fields),
     /// return_code FAIL: the request was refused before any business processing.
     Refused(String),
+    /// HTTP 404 or 405: no WeChat Pay API took the request. WeChat Pay answers its APIs
+    /// with HTTP 200 and an XML envelope (a refusal as `return_code` FAIL), so these come
+    /// from the HTTP layer (an unknown path or method): the request was not processed.
+    Unrouted(u16),
     Unknown(String),
 }
 
@@ -96,6 +100,7 @@ impl WeChatPay {
                 partial_refund: true,
                 multiple_refunds: true,
                 refund_query: true,
+                refund_idempotent: true,
             },
             timing: Timing {
                 // WeChat auto-revokes unpaid Quick Pay orders at 45 s.
@@ -173,7 +178,10 @@ impl WeChatPay {
                 latency_ms,
                 "WeChat Pay HTTP error"
             );
-            return Reply::Unknown(format!("HTTP {status}"));
+            return match status {
+                404 | 405 => Reply::Unrouted(status),
+                _ => Reply::Unknown(format!("HTTP {status}")),
+            };
         }
         let Ok(reply) = xml::read(&body) else {
             return Reply::Unknown("garbled reply".into());
@@ -207,6 +215,10 @@ impl WeChatPay {
         f.insert("out_trade_no".into(), payment_id.to_owned());
         match self.call("/pay/orderquery", f).await {
             Reply::Unknown(detail) => PayOutcome::Unknown { detail },
+            // A query that reached no API says nothing about the payment.
+            Reply::Unrouted(status) => PayOutcome::Unknown {
+                detail: format!("orderquery not served: HTTP {status}"),
+            },
             Reply::Refused(msg) => PayOutcome::Unknown {
                 detail: format!("orderquery refused: {msg}"),
             },
@@ -268,6 +280,10 @@ impl WalletNetwork for WeChatPay {
             self.config.spbill_create_ip.clone(),
         );
         f.insert("auth_code".into(), request.code.expose().to_owned());
+        // v2 Quick Pay has one field for where the sale happened, `device_info` ("merchant
+        // terminal or store id", String(32)) and no store field of its own (v3's
+        // `scene_info.store_info` is not in v2): it carries the terminal, the more precise of
+        // the two, and the store is not sent.
         f.insert(
             "device_info".into(),
             request.merchant.terminal_id.chars().take(32).collect(),
@@ -276,6 +292,10 @@ impl WalletNetwork for WeChatPay {
         tracing::info!(network = NETWORK_ID, payment_id = %request.payment_id, code = %request.code, amount = %request.amount, "WeChat Pay micropay");
         match self.call("/pay/micropay", f).await {
             Reply::Unknown(detail) => PayOutcome::Unknown { detail },
+            Reply::Unrouted(status) => PayOutcome::Declined {
+                reason: DeclineReason::NetworkUnsupported,
+                network_code: format!("HTTP {status}"),
+            },
             // Refused before processing (signature, format): nothing was charged.
             Reply::Refused(msg) => PayOutcome::Declined {
                 reason: DeclineReason::InvalidRequest,
@@ -327,6 +347,9 @@ impl WalletNetwork for WeChatPay {
         f.insert("out_trade_no".into(), request.payment_id.clone());
         match self.call("/secapi/pay/reverse", f).await {
             Reply::Unknown(detail) => ReverseOutcome::Retry { detail },
+            Reply::Unrouted(status) => ReverseOutcome::Retry {
+                detail: format!("reverse not served: HTTP {status}"),
+            },
             Reply::Refused(msg) => ReverseOutcome::Retry {
                 detail: format!("reverse refused: {msg}"),
             },
@@ -376,6 +399,10 @@ impl WalletNetwork for WeChatPay {
         }
         match self.call("/secapi/pay/refund", f).await {
             Reply::Unknown(detail) => RefundOutcome::Unknown { detail },
+            Reply::Unrouted(status) => RefundOutcome::Declined {
+                reason: DeclineReason::NetworkUnsupported,
+                network_code: format!("HTTP {status}"),
+            },
             Reply::Refused(msg) => RefundOutcome::Declined {
                 reason: DeclineReason::InvalidRequest,
                 network_code: format!("FAIL:{}", msg.chars().take(40).collect::<String>()),
@@ -417,6 +444,9 @@ impl WalletNetwork for WeChatPay {
         f.insert("out_refund_no".into(), request.refund_id.clone());
         match self.call("/pay/refundquery", f).await {
             Reply::Unknown(detail) => RefundOutcome::Unknown { detail },
+            Reply::Unrouted(status) => RefundOutcome::Unknown {
+                detail: format!("refundquery not served: HTTP {status}"),
+            },
             Reply::Refused(msg) => RefundOutcome::Unknown { detail: msg },
             Reply::Business(r) if r.get("result_code").map(String::as_str) == Some("SUCCESS") => {
                 let id = r.get("refund_id_0").cloned();

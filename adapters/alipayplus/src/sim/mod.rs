@@ -6,10 +6,12 @@
 //! the cancel window (00:15 UTC+8 the next day) and fault injection.
 mod books;
 mod routes;
+mod schema;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use kakehashi_adapter_core::simkit::{Fault, Faults, ReplayGuard};
+use kakehashi_adapter_core::wiretap::Wiretap;
 use kakehashi_adapter_core::{AdapterError, Clock, RunningSimulator, SimulatorOptions};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -45,6 +47,8 @@ pub struct SimControl {
     signer: Signer,
     /// When set, replies carry a signature made with the wrong key (a fault).
     bad_reply_signatures: Mutex<u32>,
+    /// Every request the Alipay+ routes took in, byte for byte (tests pin the wire).
+    pub wiretap: Wiretap,
 }
 
 // === impl SimControl ===
@@ -142,6 +146,7 @@ pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, Adapte
         acquirer_key: Verifier::from_pem(&acquirer_public).map_err(key_err)?,
         signer: Signer::from_pkcs8_pem(&network_private).map_err(key_err)?,
         bad_reply_signatures: Mutex::new(0),
+        wiretap: Wiretap::default(),
     });
     let listener = tokio::net::TcpListener::bind(options.bind)
         .await

@@ -1,5 +1,7 @@
 //! The simulator's HTTP surface: Alipay+'s `/aps/api/v1/payments/*` (RSA256 both ways) and
-//! `/_sim/...` controls (wallets, codes, faults).
+//! `/_sim/...` controls (wallets, codes, faults). An API Alipay+ does not offer is answered
+//! as Alipay+ names it: `INVALID_API` for an unknown path under `/aps/api/`,
+//! `METHOD_NOT_SUPPORTED` for a method other than POST (both F, signed).
 use std::sync::Arc;
 
 use axum::Router;
@@ -29,6 +31,8 @@ pub(super) fn router(control: Arc<SimControl>) -> Router {
         .route("/_sim/wallets/{id}", get(wallet))
         .route("/_sim/wallets/{id}/codes", post(issue_code))
         .route("/_sim/faults", post(add_fault).delete(clear_faults))
+        .fallback(unknown_api)
+        .method_not_allowed_fallback(method_not_supported)
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(control)
 }
@@ -118,11 +122,35 @@ fn authenticate(
     Ok(())
 }
 
+/// Where Alipay+'s API lives; other paths are not Alipay+'s to answer.
+const API_PREFIX: &str = "/aps/api/";
+
+async fn unknown_api(State(c): Sim, uri: Uri) -> Response {
+    if uri.path().starts_with(API_PREFIX) {
+        refused(&c, uri.path(), "INVALID_API")
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
+}
+
+async fn method_not_supported(State(c): Sim, uri: Uri) -> Response {
+    if uri.path().starts_with(API_PREFIX) {
+        refused(&c, uri.path(), "METHOD_NOT_SUPPORTED")
+    } else {
+        StatusCode::METHOD_NOT_ALLOWED.into_response()
+    }
+}
+
 async fn api(State(c): Sim, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let path = uri.path().to_owned();
     let op = operation(&path);
     let mut hang = false;
-    match c.take_fault(op) {
+    let fault = c.take_fault(op);
+    if fault != Some(Fault::Hang) {
+        c.wiretap
+            .record("POST", &path, uri.query().unwrap_or(""), &body);
+    }
+    match fault {
         None => {}
         Some(Fault::Delay { ms }) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         Some(Fault::Hang) => futures::future::pending::<()>().await,
@@ -157,6 +185,10 @@ async fn api(State(c): Sim, uri: Uri, headers: HeaderMap, body: Bytes) -> Respon
     }
     if let Err(code) = authenticate(&c, &headers, &path, &body) {
         return refused(&c, &path, code);
+    }
+    if let Err(illegal) = super::schema::check(op, &body) {
+        tracing::info!(path, why = %illegal.0, "Alipay+ simulator: PARAM_ILLEGAL");
+        return refused(&c, &path, "PARAM_ILLEGAL");
     }
     let now = c.now_ms();
     let reply = match op {

@@ -18,6 +18,9 @@ pub const CODE_PREFIX: &str = "9000000000";
 pub const CODE_LENGTH: usize = 19;
 /// Refused orderIds remembered; past this new refusals are not remembered.
 pub const FAILED_ORDERS_MAX: usize = 200_000;
+/// Refunds one order may take. LINE Pay publishes no such limit; this is the simulator's
+/// own bound, answered with 2042 ("Refund could not be processed").
+pub const REFUNDS_PER_ORDER_MAX: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
@@ -36,6 +39,18 @@ pub struct OrderView {
     pub status: OrderStatus,
     /// The channel (region) the order was paid on; other channels cannot see it.
     pub currency: Currency,
+    /// When it was paid (Unix ms).
+    pub paid_at_ms: i64,
+    /// Every refund booked against it, oldest first: what Payment details lists.
+    pub refunds: Vec<RefundView>,
+}
+
+/// One refund LINE Pay booked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundView {
+    pub refund_transaction_id: u64,
+    pub amount: Decimal,
+    pub refunded_at_ms: i64,
 }
 
 #[derive(Debug)]
@@ -212,6 +227,8 @@ impl Ledger {
                 refunded: Decimal::ZERO,
                 status: OrderStatus::Complete,
                 currency: channel_currency,
+                paid_at_ms: pay.now_ms,
+                refunds: Vec::new(),
             },
         );
         let info = wire::PayInfo {
@@ -298,11 +315,19 @@ impl Ledger {
         if amount > remaining {
             return ("1164", "Exceeded refundable amount.", None);
         }
+        if order.refunds.len() >= REFUNDS_PER_ORDER_MAX {
+            return ("2042", "Refund could not be processed.", None);
+        }
         let Some(wallet) = self.wallets.get_mut(&order.wallet_id) else {
             return ("9000", "Internal error.", None);
         };
         wallet.balance += amount;
         order.refunded += amount;
+        order.refunds.push(RefundView {
+            refund_transaction_id: refund_id,
+            amount,
+            refunded_at_ms: now_ms,
+        });
         if order.refunded == order.amount {
             order.status = OrderStatus::Refunded;
         }
@@ -311,6 +336,58 @@ impl Ledger {
             refund_transaction_date: iso8601_utc(now_ms),
         };
         ("0000", "Success.", serde_json::to_string(&info).ok())
+    }
+
+    /// Payment details for one order on this channel, found by orderId and/or transactionId
+    /// (both given: both must name it): the payment and its refund list, refunds negative
+    /// as LINE Pay lists them. An order that does not exist here is 1150, as LINE Pay
+    /// answers an unknown id (a refused Pay created no transaction).
+    pub fn details(
+        &self,
+        order_id: Option<&str>,
+        transaction_id: Option<u64>,
+        channel_currency: Currency,
+    ) -> Answer {
+        let by_order = order_id.map(|id| self.order_on(id, channel_currency));
+        let found = match (by_order, transaction_id) {
+            (Some(order), None) => order,
+            (Some(order), Some(txn)) => order.filter(|o| o.transaction_id == txn),
+            (None, Some(txn)) => self
+                .orders
+                .values()
+                .find(|o| o.transaction_id == txn && o.currency == channel_currency),
+            (None, None) => return ("2101", "Parameter error (orderId or transactionId).", None),
+        };
+        let Some(order) = found else {
+            return ("1150", "Transaction record not found.", None);
+        };
+        let refund_list = order
+            .refunds
+            .iter()
+            .map(|r| wire::ListedRefund {
+                refund_transaction_id: wire::TransactionId(r.refund_transaction_id),
+                transaction_type: if r.amount == order.amount {
+                    "PAYMENT_REFUND".into()
+                } else {
+                    "PARTIAL_REFUND".into()
+                },
+                refund_amount: wire::number(&-r.amount),
+                refund_transaction_date: iso8601_utc(r.refunded_at_ms),
+            })
+            .collect();
+        let details = [wire::PaymentDetails {
+            transaction_id: wire::TransactionId(order.transaction_id),
+            order_id: order.order_id.clone(),
+            transaction_type: "PAYMENT".into(),
+            transaction_date: iso8601_utc(order.paid_at_ms),
+            currency: order.currency.code().to_owned(),
+            pay_info: vec![wire::PayMethod {
+                method: "BALANCE".into(),
+                amount: wire::number(&order.amount),
+            }],
+            refund_list,
+        }];
+        ("0000", "Success.", serde_json::to_string(&details).ok())
     }
 
     /// 19 digits, as LINE Pay's: the year 2026 and 15 seeded random digits.

@@ -16,13 +16,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use iso_currency::Currency;
 use kakehashi_adapter_core::simkit::{Faults, ReplayGuard};
+use kakehashi_adapter_core::wiretap::Wiretap;
 use kakehashi_adapter_core::{AdapterError, Clock, RunningSimulator, SimulatorOptions};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rust_decimal::Decimal;
 
 pub use kakehashi_adapter_core::simkit::Fault;
-pub use ledger::{OrderStatus, OrderView};
+pub use ledger::{OrderStatus, OrderView, RefundView};
 
 /// How long a issued oneTimeKey stays valid (LINE Pay: 5 minutes from opening MyCode).
 pub const ONE_TIME_KEY_TTL_MS: i64 = 5 * 60 * 1000;
@@ -89,6 +90,8 @@ pub struct SimControl {
     pub channels: Vec<Channel>,
     /// Authenticated requests per operation, so tests can see what the switch asked.
     seen: Mutex<std::collections::HashMap<Operation, usize>>,
+    /// Every request the LINE Pay routes took in, byte for byte (tests pin the wire).
+    pub wiretap: Wiretap,
 }
 
 /// The API operations faults can target.
@@ -99,6 +102,8 @@ pub enum Operation {
     Check,
     Void,
     Refund,
+    /// Payment details (`GET /v4/payments`).
+    Details,
 }
 
 // === impl SimControl ===
@@ -112,6 +117,7 @@ impl SimControl {
             clock,
             channels: sim_channels(),
             seen: Mutex::new(std::collections::HashMap::new()),
+            wiretap: Wiretap::default(),
         }
     }
 

@@ -28,6 +28,7 @@ pub(super) fn router(control: Arc<SimControl>) -> Router {
         .route("/v4/payments/orders/{order_id}/check", get(check))
         .route("/v4/payments/orders/{order_id}/void", post(void))
         .route("/v4/payments/orders/{order_id}/refund", post(refund))
+        .route(wire::DETAILS_PATH, get(details))
         .route("/_sim/wallets", post(add_wallet))
         .route("/_sim/wallets/{wallet_id}", get(wallet))
         .route("/_sim/wallets/{wallet_id}/codes", post(issue_code))
@@ -54,9 +55,25 @@ fn envelope((code, message, info): Answer) -> Response {
 }
 
 /// What a fault does before the request is processed. `Err` is the response to send
-/// instead of processing; `Ok(true)` means process, then never answer.
-async fn before(control: &SimControl, operation: Operation) -> Result<bool, Response> {
-    match control.take_fault(operation) {
+/// instead of processing; `Ok(true)` means process, then never answer. A request that gets
+/// this far (not lost on the way in by `Hang`) is recorded as received.
+async fn before(
+    control: &SimControl,
+    operation: Operation,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<bool, Response> {
+    let method = if operation == Operation::Check || operation == Operation::Details {
+        "GET"
+    } else {
+        "POST"
+    };
+    let fault = control.take_fault(operation);
+    if fault != Some(Fault::Hang) {
+        let query = uri.query().unwrap_or("");
+        control.wiretap.record(method, uri.path(), query, body);
+    }
+    match fault {
         None => Ok(false),
         Some(Fault::Delay { ms }) => {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
@@ -131,8 +148,8 @@ async fn finish(answer: Answer, hang: bool) -> Response {
     envelope(answer)
 }
 
-async fn pay(State(control): Sim, headers: HeaderMap, body: Bytes) -> Response {
-    let hang = match before(&control, Operation::Pay).await {
+async fn pay(State(control): Sim, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let hang = match before(&control, Operation::Pay, &uri, &body).await {
         Ok(hang) => hang,
         Err(response) => return response,
     };
@@ -179,7 +196,7 @@ async fn check(
     headers: HeaderMap,
     Path(order_id): Path<String>,
 ) -> Response {
-    let hang = match before(&control, Operation::Check).await {
+    let hang = match before(&control, Operation::Check, &uri, &[]).await {
         Ok(hang) => hang,
         Err(response) => return response,
     };
@@ -200,7 +217,7 @@ async fn void(
     Path(order_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let hang = match before(&control, Operation::Void).await {
+    let hang = match before(&control, Operation::Void, &uri, &body).await {
         Ok(hang) => hang,
         Err(response) => return response,
     };
@@ -220,7 +237,7 @@ async fn refund(
     Path(order_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let hang = match before(&control, Operation::Refund).await {
+    let hang = match before(&control, Operation::Refund, &uri, &body).await {
         Ok(hang) => hang,
         Err(response) => return response,
     };
@@ -241,6 +258,51 @@ async fn refund(
     let now = control.now_ms();
     let answer = control.ledger().refund(&order_id, currency, amount, now);
     finish(answer, hang).await
+}
+
+/// Payment details: `orderId` and/or `transactionId`, nothing else, each once (LINE Pay's
+/// parameter error 2101 otherwise; the strictness is the simulator's, LINE Pay documents
+/// only the parameters).
+async fn details(State(control): Sim, uri: Uri, headers: HeaderMap) -> Response {
+    let hang = match before(&control, Operation::Details, &uri, &[]).await {
+        Ok(hang) => hang,
+        Err(response) => return response,
+    };
+    let query = uri.query().unwrap_or("");
+    let currency = match authenticate(&control, &headers, uri.path(), query.as_bytes()) {
+        Ok(currency) => currency,
+        Err(response) => return response,
+    };
+    control.note_request(Operation::Details);
+    let Some((order_id, transaction_id)) = details_params(query) else {
+        return envelope(("2101", "Parameter error.", None));
+    };
+    let answer = control
+        .ledger()
+        .details(order_id.as_deref(), transaction_id, currency);
+    finish(answer, hang).await
+}
+
+/// `orderId=…&transactionId=…` decoded; `None` for anything else or a repeat.
+fn details_params(query: &str) -> Option<(Option<String>, Option<u64>)> {
+    let (mut order_id, mut transaction_id) = (None, None);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=')?;
+        let value = wire::decode_component(value)?;
+        match name {
+            "orderId" if order_id.is_none() && !value.is_empty() && value.len() <= 100 => {
+                order_id = Some(value);
+            }
+            "transactionId" if transaction_id.is_none() => {
+                if value.len() != 19 || !value.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                transaction_id = Some(value.parse().ok()?);
+            }
+            _ => return None,
+        }
+    }
+    Some((order_id, transaction_id))
 }
 
 /// `{"id": "tanaka", "balance": "10000"}`, optionally `"currency": "TWD"` (default JPY).

@@ -575,6 +575,8 @@ mod tests {
             },
             requested_at: 0,
             order_description: String::new(),
+            store_id: None,
+            terminal_id: None,
         };
         assert!(matches!(books.scan(&scan, 0), Answer::Ok { .. }));
         let payment_id = books.payment_view("P1", 0).unwrap().payment_id.unwrap();

@@ -9,9 +9,11 @@
 mod books;
 mod routes;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use kakehashi_adapter_core::simkit::{Fault, Faults, ReplayGuard};
+use kakehashi_adapter_core::wiretap::Wiretap;
 use kakehashi_adapter_core::{AdapterError, Clock, RunningSimulator, SimulatorOptions};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -48,6 +50,11 @@ pub struct SimControl {
     clock: Arc<dyn Clock>,
     pub api_key: String,
     pub api_secret: String,
+    /// Whether the Kakehashi scan extension is served. Real PayPay does not serve it: off,
+    /// the simulator answers its path as it answers any path PayPay has no API for.
+    scan_extension: AtomicBool,
+    /// Every request the PayPay routes took in, byte for byte (tests pin the wire).
+    pub wiretap: Wiretap,
 }
 
 // === impl SimControl ===
@@ -61,7 +68,18 @@ impl SimControl {
             clock,
             api_key: SIM_API_KEY.into(),
             api_secret: SIM_API_SECRET.into(),
+            scan_extension: AtomicBool::new(true),
+            wiretap: Wiretap::default(),
         }
+    }
+
+    /// Serves the Kakehashi scan extension (the default) or not, as real PayPay does not.
+    pub fn serve_scan_extension(&self, served: bool) {
+        self.scan_extension.store(served, Ordering::SeqCst);
+    }
+
+    fn scan_extension_served(&self) -> bool {
+        self.scan_extension.load(Ordering::SeqCst)
     }
 
     fn books(&self) -> MutexGuard<'_, books::Books> {

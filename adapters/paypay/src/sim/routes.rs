@@ -1,5 +1,7 @@
 //! The simulator's HTTP surface: PayPay OPA paths, the Kakehashi extension's scan path, and
-//! `/_sim/...` controls (wallets, customer codes, the customer at a shown QR, faults).
+//! `/_sim/...` controls (wallets, customer codes, the customer at a shown QR, faults). A path
+//! PayPay has no API for is answered `404 NOT_FOUND "no such API"`, as an independent
+//! implementation of PayPay's published API answered it (PayPay documents no such reply).
 // Early returns carry whole HTTP responses; boxing them buys nothing on a simulator.
 #![allow(clippy::result_large_err)]
 
@@ -37,6 +39,7 @@ pub(super) fn router(control: Arc<SimControl>) -> Router {
         .route("/_sim/qr/{id}/pay", post(customer_pays))
         .route("/_sim/qr/{id}/abandon", post(customer_abandons))
         .route("/_sim/faults", post(add_fault).delete(clear_faults))
+        .fallback(no_such_api)
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(control)
 }
@@ -54,10 +57,31 @@ fn envelope(answer: Answer) -> Response {
     }
 }
 
+/// The answer to a path PayPay serves no API on.
+async fn no_such_api() -> Response {
+    json(
+        404,
+        r#"{"resultInfo":{"code":"NOT_FOUND","message":"no such API"},"data":null}"#.into(),
+    )
+}
+
 /// Applies an injected fault. `Err`: the response to send instead; `Ok(true)`: process,
-/// then never answer.
-async fn before(control: &SimControl, operation: Operation) -> Result<bool, Response> {
-    match control.take_fault(operation) {
+/// then never answer. A request not lost on the way in (`Hang`) is recorded as received.
+async fn before(
+    control: &SimControl,
+    operation: Operation,
+    method: &Method,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<bool, Response> {
+    let fault = control.take_fault(operation);
+    if fault != Some(Fault::Hang) {
+        let query = uri.query().unwrap_or("");
+        control
+            .wiretap
+            .record(method.as_str(), uri.path(), query, body);
+    }
+    match fault {
         None => Ok(false),
         Some(Fault::Delay { ms }) => {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
@@ -142,7 +166,7 @@ async fn handle(
     body: &[u8],
     run: impl FnOnce(i64) -> Answer,
 ) -> Response {
-    let hang = match before(control, operation).await {
+    let hang = match before(control, operation, method, uri, body).await {
         Ok(hang) => hang,
         Err(response) => return response,
     };
@@ -222,6 +246,15 @@ async fn scan(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if !c.scan_extension_served() {
+        c.wiretap.record(
+            method.as_str(),
+            uri.path(),
+            uri.query().unwrap_or(""),
+            &body,
+        );
+        return no_such_api().await;
+    }
     tracing::debug!(
         "Kakehashi extension: customer-presented PayPay code (not part of PayPay's API)"
     );

@@ -10,6 +10,7 @@ mod tls;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use kakehashi_adapter_core::simkit::{Fault, Faults, ReplayGuard};
+use kakehashi_adapter_core::wiretap::Wiretap;
 use kakehashi_adapter_core::{AdapterError, Clock, RunningSimulator, SimulatorOptions};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -46,6 +47,8 @@ pub struct SimControl {
     pub api_key: String,
     /// The merchants registered under this institution (`sub_mch_id`); others are refused.
     sub_merchants: Mutex<std::collections::BTreeSet<String>>,
+    /// Every request the WeChat Pay routes took in, byte for byte (tests pin the wire).
+    pub wiretap: Wiretap,
 }
 
 /// The sub-merchant every simulator starts with (the one in WeChat Pay's own samples).
@@ -64,6 +67,7 @@ impl SimControl {
             clock,
             api_key: SIM_API_KEY.into(),
             sub_merchants: Mutex::new([SIM_SUB_MCH_ID.to_owned()].into()),
+            wiretap: Wiretap::default(),
         }
     }
 

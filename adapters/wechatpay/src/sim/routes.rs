@@ -116,7 +116,12 @@ async fn api(
     let path = uri.path();
     let op = operation(path);
     let mut hang = false;
-    match c.take_fault(op) {
+    let fault = c.take_fault(op);
+    if fault != Some(Fault::Hang) {
+        c.wiretap
+            .record("POST", path, uri.query().unwrap_or(""), &body);
+    }
+    match fault {
         None => {}
         Some(Fault::Delay { ms }) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         Some(Fault::Hang) => futures::future::pending::<()>().await,
