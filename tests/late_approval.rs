@@ -63,6 +63,7 @@ impl SlowNetwork {
                     partial_refund: true,
                     multiple_refunds: true,
                     refund_query: false,
+                    refund_idempotent: true,
                 },
                 timing: Timing {
                     payment_deadline: DEADLINE,
