@@ -28,12 +28,14 @@ pub mod amount;
 pub mod crc;
 pub mod error;
 pub mod jpqr;
+pub mod merchant;
 pub mod mpm;
 pub mod templates;
 pub mod tlv;
 
 pub use error::{AmountProblem, QrError, TagPath};
 pub use jpqr::{JPQR_GUID, Jpqr, JpqrError, JpqrId};
+pub use merchant::{MerchantQrConfig, OurCode, QrSettings};
 pub use mpm::{Initiation, Payload, PayloadBuilder, Rules, Tip};
 pub use templates::{AdditionalData, LanguageTemplate, MerchantAccount, Template};
 pub use tlv::{Fields, Format, Tag};
