@@ -25,8 +25,10 @@
 //! Every error is a [`QrError`] that names the ID (as `62/05` inside a template) and the
 //! problem, without echoing the payload. Nothing here panics on any input.
 pub mod amount;
+pub mod cli;
 pub mod crc;
 pub mod error;
+pub mod image;
 pub mod jpqr;
 pub mod merchant;
 pub mod mpm;
