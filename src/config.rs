@@ -40,6 +40,9 @@ pub struct Config {
     pub merchants: Vec<MerchantConfig>,
     #[serde(default)]
     pub terminals: Vec<TerminalConfig>,
+    /// The switch's own template in merchant-presented EMVCo codes (GUID, template ID).
+    #[serde(default)]
+    pub qr: crate::qr::QrSettings,
     /// One table per wallet network, keyed by the adapter's id ("linepay", ...). The switch
     /// reads `enabled`, `code_patterns` and `timing`; the rest goes to the adapter.
     #[serde(default)]
@@ -203,6 +206,9 @@ pub struct MerchantConfig {
     /// The merchant's id at each network that assigns one (WeChat Pay `sub_mch_id`, ...).
     #[serde(default)]
     pub network_ids: BTreeMap<String, String>,
+    /// What the merchant's EMVCo/JPQR codes show; without it the merchant has none.
+    #[serde(default)]
+    pub qr: Option<crate::qr::MerchantQrConfig>,
 }
 
 fn default_category() -> String {
@@ -289,8 +295,12 @@ impl Config {
         if self.merchants.len() > MERCHANTS_MAX || self.terminals.len() > TERMINALS_MAX {
             return invalid("too many merchants or terminals".into());
         }
+        self.qr.validate().map_err(ConfigError::Invalid)?;
         let mut merchant_ids = BTreeSet::new();
         for m in &self.merchants {
+            if let Some(qr) = &m.qr {
+                qr.validate(&self.qr, m).map_err(ConfigError::Invalid)?;
+            }
             if m.id.is_empty() || !merchant_ids.insert(m.id.as_str()) {
                 return invalid(format!("merchant id `{}` is empty or repeated", m.id));
             }

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod loadgen;
 pub mod networks;
 pub mod payments;
+pub mod qr;
 pub mod routing;
 pub mod store;
 pub mod switch;

@@ -80,6 +80,11 @@ enum Command {
     },
     /// Print the SHA-256 of an API key, for `api_key_sha256` in the config.
     HashKey { key: String },
+    /// Merchant tools: `merchant qr` prints a merchant's static EMVCo code and writes its PNG.
+    Merchant {
+        #[command(subcommand)]
+        command: kakehashi::qr::cli::MerchantCommand,
+    },
 }
 
 #[tokio::main]
@@ -138,6 +143,9 @@ async fn main() -> ExitCode {
         Command::HashKey { key } => {
             println!("{}", hash_api_key(&key));
             Ok(())
+        }
+        Command::Merchant { command } => {
+            kakehashi::qr::cli::run(&command).map(|out| println!("{out}"))
         }
     };
     match result {
