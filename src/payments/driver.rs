@@ -519,7 +519,13 @@ impl Payments {
     ) -> Result<super::PaymentView, PayError> {
         let mut payment = self.find(caller, cmd.merchant_order_id.as_str()).await?;
         match payment.state {
-            PaymentState::Declined | PaymentState::Reversed | PaymentState::Reversing => {}
+            PaymentState::Declined => {
+                return Err(PayError::WrongState {
+                    state: payment.state,
+                    refusal: "it moved no money, so there is nothing to cancel",
+                });
+            }
+            PaymentState::Reversed | PaymentState::Reversing => {}
             PaymentState::PartiallyRefunded | PaymentState::Refunded => {
                 return Err(PayError::NotAllowed(
                     "payment has refunds; refund the rest instead of cancelling".into(),
