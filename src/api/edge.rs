@@ -1,6 +1,7 @@
 //! The acceptance edge: the tower service around the generated `AcceptanceService` server.
 //! It authenticates the terminal, gives every refusal the API's shape (an `ErrorInfo`, and
-//! RESOURCE_EXHAUSTED for a message over the size limit).
+//! RESOURCE_EXHAUSTED for a message over the size limit), and logs each refused request
+//! once, with its code, RPC and terminal.
 //!
 //! tonic answers some requests before a handler runs, and those statuses carry no details:
 //! a message over `max_decoding_message_size` (OUT_OF_RANGE; gRPC's convention is
@@ -16,16 +17,26 @@ use tonic::body::Body;
 use tonic::codegen::{BoxFuture, Service, http};
 use tonic::server::NamedService;
 use tonic::{Code, Status};
+use tonic_types::StatusExt;
 use tracing::Instrument;
 
 use super::auth::Authenticator;
-use super::reason::Reason;
+use super::reason::{Reason, code_name};
 use super::status::Refusal;
 
 #[derive(Debug, Clone)]
 pub struct AcceptanceEdge<S> {
     inner: S,
     auth: Authenticator,
+}
+
+/// How loudly a refusal is logged: the client's mistakes at info, the switch's trouble at
+/// warn; internal faults are logged at error where their detail is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loudness {
+    Info,
+    Warn,
+    Error,
 }
 
 // === impl AcceptanceEdge ===
@@ -79,7 +90,7 @@ where
                     Ok(future) => future.await?,
                     Err(refused) => refused.into_http(),
                 };
-                Ok(shape_refusal(response))
+                Ok(shape_refusal(response, rpc, terminal.as_deref()))
             }
             .instrument(span),
         )
@@ -108,7 +119,11 @@ fn rpc_name(path: &str) -> &'static str {
 
 /// A refusal is answered headers-only (gRPC's "trailers-only" response), so its status is
 /// in the headers; a reply or a stream has none there and passes untouched.
-fn shape_refusal(response: http::Response<Body>) -> http::Response<Body> {
+fn shape_refusal(
+    response: http::Response<Body>,
+    rpc: &str,
+    terminal: Option<&str>,
+) -> http::Response<Body> {
     let Some(status) = Status::from_header_map(response.headers()) else {
         return response;
     };
@@ -116,8 +131,11 @@ fn shape_refusal(response: http::Response<Body>) -> http::Response<Body> {
         return response;
     }
     if status.details().is_empty() {
-        return tonic_refusal(&status).into_http();
+        let shaped = tonic_refusal(&status);
+        log_refusal(&shaped, rpc, terminal);
+        return shaped.into_http();
     }
+    log_refusal(&status, rpc, terminal);
     response
 }
 
@@ -139,10 +157,61 @@ fn tonic_refusal(status: &Status) -> Status {
     refusal.into_status()
 }
 
+/// One line per refused request: code, RPC, terminal, reason and the invalid fields' names;
+/// never the message (it may quote what the client sent), the code or the key.
+fn log_refusal(status: &Status, rpc: &str, terminal: Option<&str>) {
+    let reason = status.get_details_error_info().map(|info| info.reason);
+    let reason = reason.as_deref().unwrap_or("none");
+    if reason == Reason::InternalError.as_str() {
+        return; // Logged at error, with its detail, where it happened.
+    }
+    let fields = status
+        .get_details_bad_request()
+        .map(|bad| {
+            bad.field_violations
+                .iter()
+                .map(|v| v.field.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let code = code_name(status.code());
+    let terminal = terminal.unwrap_or("unknown");
+    match loudness(status.code()) {
+        Loudness::Info => {
+            tracing::info!(code, rpc, terminal, reason, fields, "Request refused")
+        }
+        Loudness::Warn => {
+            tracing::warn!(code, rpc, terminal, reason, fields, "Request refused")
+        }
+        Loudness::Error => {
+            tracing::error!(code, rpc, terminal, reason, fields, "Request refused")
+        }
+    }
+}
+
+fn loudness(code: Code) -> Loudness {
+    match code {
+        Code::InvalidArgument
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::PermissionDenied
+        | Code::FailedPrecondition
+        | Code::Unauthenticated
+        | Code::OutOfRange
+        | Code::ResourceExhausted
+        | Code::Unimplemented
+        | Code::Cancelled => Loudness::Info,
+        Code::Unavailable | Code::Aborted | Code::DeadlineExceeded | Code::Unknown => {
+            Loudness::Warn
+        }
+        Code::Ok | Code::Internal | Code::DataLoss => Loudness::Error,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic_types::StatusExt;
 
     #[test]
     fn only_the_services_rpcs_are_named_in_logs() {
@@ -172,6 +241,14 @@ mod tests {
             .map(|m| m.name().to_owned())
             .collect();
         assert_eq!(methods, RPCS);
+    }
+
+    #[test]
+    fn the_clients_mistakes_are_info_the_switchs_trouble_warn() {
+        assert_eq!(loudness(Code::InvalidArgument), Loudness::Info);
+        assert_eq!(loudness(Code::ResourceExhausted), Loudness::Info);
+        assert_eq!(loudness(Code::Unavailable), Loudness::Warn);
+        assert_eq!(loudness(Code::Internal), Loudness::Error);
     }
 
     #[test]
