@@ -1,4 +1,10 @@
 //! Compiles proto/kakehashi/v1/*.proto with protox, so no system `protoc` is needed.
+//!
+//! Two passes over the same descriptors: the messages and the client with tonic-prost's
+//! codec, then the server alone with [`kakehashi_proto::codec::RequestCodec`] (the messages
+//! are marked extern so they exist once). The server and the client need different codecs:
+//! bytes that do not decode are the client's fault when the server reads them, and the
+//! server's when a client reads them.
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -14,8 +20,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         prost::Message::encode_to_vec(&fds),
     )?;
     tonic_prost_build::configure()
-        .build_server(true)
+        .build_server(false)
         .build_client(true)
+        .compile_fds(fds.clone())?;
+    let server = out.join("server");
+    std::fs::create_dir_all(&server)?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(false)
+        .extern_path(".kakehashi.v1", "crate::v1")
+        .codec_path("crate::codec::RequestCodec")
+        .out_dir(&server)
         .compile_fds(fds)?;
     Ok(())
 }

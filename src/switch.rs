@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
-use crate::api::{AcceptanceApi, Authenticator, TerminalIdentity};
+use crate::api::{AcceptanceApi, AcceptanceEdge, Authenticator, TerminalIdentity};
 use crate::config::Config;
 use crate::networks::Networks;
 use crate::payments::{Merchant, Payments};
@@ -155,11 +155,7 @@ impl Switch {
             .map_err(|e| StartError::Serve(e.to_string()))?;
         let acceptance = AcceptanceServiceServer::new(AcceptanceApi::new(self.payments.clone()))
             .max_decoding_message_size(self.request_bytes_max);
-        let auth = self.auth.clone();
-        let acceptance =
-            tonic::service::interceptor::InterceptedService::new(acceptance, move |request| {
-                auth.check(request)
-            });
+        let acceptance = AcceptanceEdge::new(acceptance, self.auth.clone());
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let recovery = {

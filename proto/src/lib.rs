@@ -3,8 +3,16 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::all, clippy::pedantic)]
 
+pub mod codec;
+
 pub mod v1 {
     tonic::include_proto!("kakehashi.v1");
+
+    mod server {
+        include!(concat!(env!("OUT_DIR"), "/server/kakehashi.v1.rs"));
+    }
+    /// The server reads requests with [`crate::codec::RequestCodec`].
+    pub use server::acceptance_service_server;
 }
 
 /// Encoded descriptor set of every Kakehashi proto, for gRPC reflection.

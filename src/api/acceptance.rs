@@ -1,5 +1,6 @@
 //! `kakehashi.v1.AcceptanceService`: each handler takes the caller from the request
-//! extensions, parses the request into a command, and hands it to `payments`.
+//! extensions, parses the request into a command, and hands it to `payments`. The edge
+//! (`api/edge.rs`) in front of it authenticates, opens the request's span and logs refusals.
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use tonic::{Request, Response, Status};
 
 use super::auth::TerminalIdentity;
 use super::convert::{order_id, pb_payment, pb_refund};
+use super::reason::Reason;
+use super::status::Refusal;
 use crate::payments::{Caller, Payments};
 
 /// Longest a WatchPayment stream stays open.
@@ -28,12 +31,16 @@ impl AcceptanceApi {
     }
 }
 
+/// The terminal the edge authenticated; a request that reached a handler without one came
+/// past the edge, and is refused as unauthenticated.
 #[allow(clippy::result_large_err)]
 fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
     let identity = request
         .extensions()
         .get::<TerminalIdentity>()
-        .ok_or_else(|| Status::unauthenticated("missing terminal identity"))?;
+        .ok_or_else(|| {
+            Refusal::new(Reason::ApiKeyMissing, "missing terminal identity").into_status()
+        })?;
     Ok(Caller {
         merchant_id: identity.merchant_id.clone(),
         terminal_id: identity.terminal_id.clone(),
@@ -44,7 +51,6 @@ type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::WatchPaymentResponse, St
 
 #[tonic::async_trait]
 impl AcceptanceService for AcceptanceApi {
-    #[tracing::instrument(skip_all, fields(rpc = "Pay"))]
     async fn pay(
         &self,
         request: Request<pb::PayRequest>,
@@ -57,7 +63,6 @@ impl AcceptanceService for AcceptanceApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc = "CreateMerchantQr"))]
     async fn create_merchant_qr(
         &self,
         request: Request<pb::CreateMerchantQrRequest>,
@@ -70,7 +75,6 @@ impl AcceptanceService for AcceptanceApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc = "GetPayment"))]
     async fn get_payment(
         &self,
         request: Request<pb::GetPaymentRequest>,
@@ -85,7 +89,6 @@ impl AcceptanceService for AcceptanceApi {
 
     type WatchPaymentStream = WatchStream;
 
-    #[tracing::instrument(skip_all, fields(rpc = "WatchPayment"))]
     async fn watch_payment(
         &self,
         request: Request<pb::WatchPaymentRequest>,
@@ -104,7 +107,6 @@ impl AcceptanceService for AcceptanceApi {
         Ok(Response::new(Box::pin(stream)))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc = "CancelPayment"))]
     async fn cancel_payment(
         &self,
         request: Request<pb::CancelPaymentRequest>,
@@ -117,7 +119,6 @@ impl AcceptanceService for AcceptanceApi {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc = "RefundPayment"))]
     async fn refund_payment(
         &self,
         request: Request<pb::RefundPaymentRequest>,

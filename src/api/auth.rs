@@ -1,10 +1,15 @@
 //! Terminal authentication: the API key in `x-api-key` metadata becomes a
-//! [`TerminalIdentity`] request extension. Handlers never parse metadata.
+//! [`TerminalIdentity`], which the acceptance edge puts in the request's extensions.
+//! Handlers never parse metadata.
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use tonic::{Request, Status};
+use tonic::Status;
+use tonic::codegen::http::HeaderMap;
+
+use super::reason::Reason;
+use super::status::Refusal;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 /// Longest API key read from metadata; anything longer is refused unread.
@@ -31,24 +36,27 @@ impl Authenticator {
         }
     }
 
-    /// The interceptor: reject missing or unknown keys, attach the identity otherwise.
-    #[allow(clippy::result_large_err)] // tonic's interceptor signature
-    pub fn check(&self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let key = request.metadata().get(API_KEY_HEADER).ok_or_else(|| {
-            Status::unauthenticated("missing x-api-key metadata: send the terminal's API key")
+    /// Who is calling: refuses a missing, malformed or unknown key.
+    #[allow(clippy::result_large_err)]
+    pub fn identify(&self, headers: &HeaderMap) -> Result<TerminalIdentity, Status> {
+        let key = headers.get(API_KEY_HEADER).ok_or_else(|| {
+            Refusal::new(
+                Reason::ApiKeyMissing,
+                "missing x-api-key metadata: send the terminal's API key",
+            )
+            .into_status()
         })?;
         let key = key
             .to_str()
             .ok()
             .filter(|k| !k.is_empty() && k.len() <= API_KEY_LENGTH_MAX)
-            .ok_or_else(|| Status::unauthenticated("x-api-key is malformed"))?;
+            .ok_or_else(|| {
+                Refusal::new(Reason::ApiKeyInvalid, "x-api-key is malformed").into_status()
+            })?;
         let hash = hex::encode(Sha256::digest(key.as_bytes()));
-        let identity = self
-            .by_key_hash
+        self.by_key_hash
             .get(&hash)
             .cloned()
-            .ok_or_else(|| Status::unauthenticated("unknown API key"))?;
-        request.extensions_mut().insert(identity);
-        Ok(request)
+            .ok_or_else(|| Refusal::new(Reason::ApiKeyInvalid, "unknown API key").into_status())
     }
 }

@@ -1,69 +1,149 @@
 //! Proto <-> domain. Parsing happens here, once: a command that reaches `payments` holds
-//! only valid values. Error messages name the field and what to do, and never echo a code.
+//! only valid values. Every field is checked, so one answer names every invalid field;
+//! descriptions say what to do and never echo a code.
+use kakehashi_adapter_core::money::check_exact_decimal;
 use kakehashi_adapter_core::{DeclineReason, Money, MoneyError, PaymentCode};
 use kakehashi_proto::v1 as pb;
 use tonic::Status;
 
+use super::reason::Reason;
+use super::status::{Violation, Violations};
 use crate::domain::{ClientKey, PaymentState, RefundRecord, RefundState};
 use crate::payments::{CancelCommand, MerchantQrCommand, PayCommand, PaymentView, RefundCommand};
 
 /// Longest description or reason accepted.
 pub const TEXT_LENGTH_MAX: usize = 128;
+/// Longest network name read.
+const NETWORK_LENGTH_MAX: usize = 32;
 
-fn invalid(field: &str, problem: impl std::fmt::Display) -> Status {
-    Status::invalid_argument(format!("{field}: {problem}"))
+fn key(field: &str, reason: Reason, raw: &str) -> Result<ClientKey, Violation> {
+    ClientKey::parse(raw).map_err(|e| Violation::new(field, reason, e))
 }
 
-fn key(field: &str, raw: &str) -> Result<ClientKey, Status> {
-    ClientKey::parse(raw).map_err(|e| invalid(field, e))
-}
-
-fn text(field: &str, raw: &str) -> Result<String, Status> {
+fn text(field: &str, raw: &str) -> Result<String, Violation> {
     if raw.chars().count() > TEXT_LENGTH_MAX {
-        return Err(invalid(
+        return Err(Violation::new(
             field,
+            Reason::TextFormat,
             format!("at most {TEXT_LENGTH_MAX} characters"),
         ));
     }
     if raw.chars().any(char::is_control) {
-        return Err(invalid(field, "must not contain control characters"));
+        return Err(Violation::new(
+            field,
+            Reason::TextFormat,
+            "must not contain control characters",
+        ));
     }
     Ok(raw.to_owned())
 }
 
-pub fn money(field: &str, m: Option<&pb::Money>) -> Result<Money, Status> {
-    let m = m.ok_or_else(|| invalid(field, "is required"))?;
-    Money::parse(&m.value, &m.currency).map_err(|e| match e {
+fn code(raw: &str) -> Result<PaymentCode, Violation> {
+    PaymentCode::parse(raw).map_err(|e| Violation::new("code", Reason::CodeFormat, e))
+}
+
+/// Records a violation for `amount.currency` and, independently, for `amount.value`, so a
+/// request with both wrong hears of both.
+fn money(violations: &mut Violations, field: &str, m: Option<&pb::Money>) -> Option<Money> {
+    let Some(m) = m else {
+        violations.push(Violation::new(field, Reason::AmountRequired, "is required"));
+        return None;
+    };
+    let value_field = format!("{field}.value");
+    let error = match Money::parse(&m.value, &m.currency) {
+        Ok(money) => return Some(money),
+        Err(error) => error,
+    };
+    match error {
         MoneyError::UnknownCurrency(_) | MoneyError::NoMinorUnit(_) => {
-            invalid(&format!("{field}.currency"), e)
+            violations.push(Violation::new(
+                &format!("{field}.currency"),
+                Reason::CurrencyUnknown,
+                &error,
+            ));
+            if let Err(value_error) = check_exact_decimal(&m.value) {
+                violations.push(Violation::new(
+                    &value_field,
+                    Reason::AmountFormat,
+                    value_error,
+                ));
+            }
         }
-        _ => invalid(&format!("{field}.value"), e),
-    })
+        MoneyError::NotANumber(_) | MoneyError::CurrencyMismatch(..) => {
+            violations.push(Violation::new(&value_field, Reason::AmountFormat, &error));
+        }
+        MoneyError::TooManyDecimals { .. } => {
+            violations.push(Violation::new(&value_field, Reason::AmountScale, &error));
+        }
+        MoneyError::NotPositive => {
+            violations.push(Violation::new(
+                &value_field,
+                Reason::AmountNotPositive,
+                &error,
+            ));
+        }
+        MoneyError::TooLarge => {
+            violations.push(Violation::new(&value_field, Reason::AmountTooLarge, &error));
+        }
+    }
+    None
+}
+
+fn merchant_order_id(raw: &str) -> Result<ClientKey, Violation> {
+    key("merchant_order_id", Reason::OrderIdFormat, raw)
 }
 
 impl TryFrom<pb::PayRequest> for PayCommand {
     type Error = Status;
     fn try_from(r: pb::PayRequest) -> Result<Self, Status> {
+        let mut v = Violations::default();
+        let merchant_order_id = v.check(merchant_order_id(&r.merchant_order_id));
+        let amount = money(&mut v, "amount", r.amount.as_ref());
+        let code = v.check(code(&r.code));
+        let description = v.check(text("description", &r.description));
+        let (Some(merchant_order_id), Some(amount), Some(code), Some(description)) =
+            (merchant_order_id, amount, code, description)
+        else {
+            return Err(v.into_status());
+        };
         Ok(Self {
-            merchant_order_id: key("merchant_order_id", &r.merchant_order_id)?,
-            amount: money("amount", r.amount.as_ref())?,
-            code: PaymentCode::parse(&r.code).map_err(|e| invalid("code", e))?,
-            description: text("description", &r.description)?,
+            merchant_order_id,
+            amount,
+            code,
+            description,
         })
     }
+}
+
+fn network(raw: &str) -> Result<String, Violation> {
+    if raw.is_empty() || raw.len() > NETWORK_LENGTH_MAX {
+        return Err(Violation::new(
+            "network",
+            Reason::NetworkUnknown,
+            "name the network, e.g. \"paypay\"",
+        ));
+    }
+    Ok(raw.to_owned())
 }
 
 impl TryFrom<pb::CreateMerchantQrRequest> for MerchantQrCommand {
     type Error = Status;
     fn try_from(r: pb::CreateMerchantQrRequest) -> Result<Self, Status> {
-        if r.network.is_empty() || r.network.len() > 32 {
-            return Err(invalid("network", "name the network, e.g. \"paypay\""));
-        }
+        let mut v = Violations::default();
+        let merchant_order_id = v.check(merchant_order_id(&r.merchant_order_id));
+        let amount = money(&mut v, "amount", r.amount.as_ref());
+        let network = v.check(network(&r.network));
+        let description = v.check(text("description", &r.description));
+        let (Some(merchant_order_id), Some(amount), Some(network), Some(description)) =
+            (merchant_order_id, amount, network, description)
+        else {
+            return Err(v.into_status());
+        };
         Ok(Self {
-            merchant_order_id: key("merchant_order_id", &r.merchant_order_id)?,
-            amount: money("amount", r.amount.as_ref())?,
-            network: r.network,
-            description: text("description", &r.description)?,
+            merchant_order_id,
+            amount,
+            network,
+            description,
         })
     }
 }
@@ -71,9 +151,15 @@ impl TryFrom<pb::CreateMerchantQrRequest> for MerchantQrCommand {
 impl TryFrom<pb::CancelPaymentRequest> for CancelCommand {
     type Error = Status;
     fn try_from(r: pb::CancelPaymentRequest) -> Result<Self, Status> {
+        let mut v = Violations::default();
+        let merchant_order_id = v.check(merchant_order_id(&r.merchant_order_id));
+        let reason = v.check(text("reason", &r.reason));
+        let (Some(merchant_order_id), Some(reason)) = (merchant_order_id, reason) else {
+            return Err(v.into_status());
+        };
         Ok(Self {
-            merchant_order_id: key("merchant_order_id", &r.merchant_order_id)?,
-            reason: text("reason", &r.reason)?,
+            merchant_order_id,
+            reason,
         })
     }
 }
@@ -81,34 +167,47 @@ impl TryFrom<pb::CancelPaymentRequest> for CancelCommand {
 impl TryFrom<pb::RefundPaymentRequest> for RefundCommand {
     type Error = Status;
     fn try_from(r: pb::RefundPaymentRequest) -> Result<Self, Status> {
+        let mut v = Violations::default();
+        let merchant_order_id = v.check(merchant_order_id(&r.merchant_order_id));
+        let refund_id = v.check(refund_id(&r.refund_id));
+        // Absent means "refund what remains"; present must be valid.
+        let amount = match r.amount.as_ref() {
+            None => Some(None),
+            Some(m) => money(&mut v, "amount", Some(m)).map(Some),
+        };
+        let reason = v.check(text("reason", &r.reason));
+        let (Some(merchant_order_id), Some(refund_id), Some(amount), Some(reason)) =
+            (merchant_order_id, refund_id, amount, reason)
+        else {
+            return Err(v.into_status());
+        };
         Ok(Self {
-            merchant_order_id: key("merchant_order_id", &r.merchant_order_id)?,
-            refund_id: refund_id(&r.refund_id)?,
-            amount: r
-                .amount
-                .as_ref()
-                .map(|m| money("amount", Some(m)))
-                .transpose()?,
-            reason: text("reason", &r.reason)?,
+            merchant_order_id,
+            refund_id,
+            amount,
+            reason,
         })
     }
 }
 
-fn refund_id(raw: &str) -> Result<ClientKey, Status> {
+fn refund_id(raw: &str) -> Result<ClientKey, Violation> {
     if raw.starts_with(crate::payments::SWITCH_REFUND_PREFIX) {
-        return Err(invalid(
+        return Err(Violation::new(
             "refund_id",
+            Reason::RefundIdReserved,
             format!(
                 "ids starting with `{}` are reserved for the switch",
                 crate::payments::SWITCH_REFUND_PREFIX
             ),
         ));
     }
-    key("refund_id", raw)
+    key("refund_id", Reason::RefundIdFormat, raw)
 }
 
+/// The `merchant_order_id` of a read (GetPayment, WatchPayment).
+#[allow(clippy::result_large_err)]
 pub fn order_id(raw: &str) -> Result<ClientKey, Status> {
-    key("merchant_order_id", raw)
+    merchant_order_id(raw).map_err(Violation::into_status)
 }
 
 fn pb_money(m: &Money) -> pb::Money {

@@ -1,9 +1,12 @@
 //! The gRPC edge: authenticate, validate, convert proto <-> domain, call `payments`, map
-//! errors to statuses. No business logic lives here.
+//! errors to statuses with their details. No business logic lives here.
 pub mod acceptance;
 pub mod auth;
 mod convert;
+pub mod edge;
+pub mod reason;
 mod status;
 
 pub use acceptance::AcceptanceApi;
 pub use auth::{Authenticator, TerminalIdentity};
+pub use edge::AcceptanceEdge;

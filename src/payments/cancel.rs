@@ -19,16 +19,24 @@ impl Payments {
     ) -> Result<super::PaymentView, PayError> {
         let mut payment = self.find(caller, cmd.merchant_order_id.as_str()).await?;
         match payment.state {
-            PaymentState::Declined | PaymentState::Reversed | PaymentState::Reversing => {}
+            PaymentState::Declined => {
+                return Err(PayError::WrongState {
+                    state: payment.state,
+                    refusal: "it moved no money, so there is nothing to cancel",
+                });
+            }
+            PaymentState::Reversed | PaymentState::Reversing => {}
             PaymentState::PartiallyRefunded | PaymentState::Refunded => {
-                return Err(PayError::NotAllowed(
-                    "payment has refunds; refund the rest instead of cancelling".into(),
-                ));
+                return Err(PayError::WrongState {
+                    state: payment.state,
+                    refusal: "it has refunds; refund the rest instead of cancelling",
+                });
             }
             PaymentState::Succeeded if payment.refund_reserved_minor > 0 => {
-                return Err(PayError::NotAllowed(
-                    "a refund is in progress; wait for it before cancelling".into(),
-                ));
+                return Err(PayError::WrongState {
+                    state: payment.state,
+                    refusal: "a refund is in progress; wait for it before cancelling",
+                });
             }
             _ => {
                 let detail = format!(

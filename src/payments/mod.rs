@@ -32,7 +32,7 @@ use crate::networks::Networks;
 use crate::store::{LeaseOwner, Store, StoreError};
 
 pub use commands::{Caller, CancelCommand, MerchantQrCommand, PayCommand, RefundCommand};
-pub use error::PayError;
+pub use error::{PayError, Unsupported};
 pub use refund::SWITCH_REFUND_PREFIX;
 pub use view::PaymentView;
 

@@ -6,7 +6,7 @@ use kakehashi_adapter_core::{Money, mask};
 use tracing::Instrument;
 
 use super::commands::{Caller, MerchantQrCommand, PayCommand};
-use super::{PayError, PaymentView, Payments};
+use super::{PayError, PaymentView, Payments, Unsupported};
 use crate::domain::{
     ClientKey, Event, PaymentKind, PaymentRecord, PaymentState, Transition, new_id,
 };
@@ -46,13 +46,13 @@ impl Payments {
             .networks
             .codes()
             .identify(&cmd.code)
-            .map_err(|e| PayError::UnroutableCode(e.to_string()))?;
+            .map_err(PayError::UnroutableCode)?;
         let network = self.usable_network(caller, &identified.network, &cmd.amount)?;
         if !network.profile.capabilities.customer_presented {
-            return Err(PayError::NotAllowed(format!(
-                "{} does not accept customer-presented codes",
-                network.profile.id
-            )));
+            return Err(PayError::NotSupported {
+                network: network.profile.id.clone(),
+                operation: Unsupported::CustomerPresented,
+            });
         }
         let new = NewPayment {
             caller,
@@ -110,10 +110,10 @@ impl Payments {
         }
         let network = self.usable_network(caller, &cmd.network, &cmd.amount)?;
         if !network.profile.capabilities.merchant_presented {
-            return Err(PayError::NotAllowed(format!(
-                "{} does not offer merchant-presented QR codes",
-                network.profile.id
-            )));
+            return Err(PayError::NotSupported {
+                network: network.profile.id.clone(),
+                operation: Unsupported::MerchantPresented,
+            });
         }
         let new = NewPayment {
             caller,

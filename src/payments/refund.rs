@@ -8,7 +8,7 @@ use tracing::Instrument;
 use crate::networks::Network;
 
 use super::commands::{Caller, RefundCommand};
-use super::{PayError, PaymentView, Payments};
+use super::{PayError, PaymentView, Payments, Unsupported};
 use crate::domain::{Event, PaymentRecord, PaymentState, RefundRecord, RefundState};
 use crate::store::InsertRefund;
 
@@ -107,7 +107,7 @@ impl Payments {
                 return self.refund_replay(*existing, &request_hash).await;
             }
             InsertRefund::NotRefundable => {
-                return Err(PayError::NotAllowed(format!(
+                return Err(PayError::RefundExceeds(format!(
                     "refund of {amount} exceeds what remains refundable on this payment"
                 )));
             }
@@ -185,17 +185,16 @@ impl Payments {
     ) -> Result<Money, PayError> {
         match &cmd.amount {
             Some(amount) if amount.currency() != payment.amount.currency() => {
-                Err(PayError::NotAllowed(format!(
-                    "refund currency {} differs from the payment's {}",
-                    amount.currency_code(),
-                    payment.amount.currency_code()
-                )))
+                Err(PayError::RefundCurrency {
+                    refund: amount.currency_code(),
+                    payment: payment.amount.currency_code(),
+                })
             }
             Some(amount) => Ok(*amount),
             None => {
                 let rest = payment.refundable_minor();
                 Money::from_minor(rest, payment.amount.currency())
-                    .map_err(|_| PayError::NotAllowed("nothing remains to refund".into()))
+                    .map_err(|_| PayError::RefundExceeds("nothing remains to refund".into()))
             }
         }
     }
@@ -209,13 +208,13 @@ impl Payments {
             payment.state,
             PaymentState::Succeeded | PaymentState::PartiallyRefunded
         ) {
-            return Err(PayError::NotAllowed(format!(
-                "payment is {}; only a succeeded payment can be refunded",
-                payment.state
-            )));
+            return Err(PayError::WrongState {
+                state: payment.state,
+                refusal: "only a succeeded payment can be refunded",
+            });
         }
         if amount.minor() > payment.refundable_minor() {
-            return Err(PayError::NotAllowed(format!(
+            return Err(PayError::RefundExceeds(format!(
                 "refund of {amount} exceeds the {} still refundable",
                 Money::from_minor(payment.refundable_minor(), payment.amount.currency())
                     .map(|m| m.to_string())
@@ -227,10 +226,10 @@ impl Payments {
         })?;
         let caps = network.profile.capabilities;
         if amount.minor() < payment.amount.minor() && !caps.partial_refund {
-            return Err(PayError::NotAllowed(format!(
-                "{} does not allow partial refunds",
-                payment.network
-            )));
+            return Err(PayError::NotSupported {
+                network: payment.network.clone(),
+                operation: Unsupported::PartialRefund,
+            });
         }
         let earlier = self
             .inner
@@ -238,10 +237,10 @@ impl Payments {
             .refunds_for_payment(&payment.payment_id)
             .await?;
         if earlier.iter().any(|r| r.state != RefundState::Declined) && !caps.multiple_refunds {
-            return Err(PayError::NotAllowed(format!(
-                "{} allows one refund per payment",
-                payment.network
-            )));
+            return Err(PayError::NotSupported {
+                network: payment.network.clone(),
+                operation: Unsupported::MultipleRefunds,
+            });
         }
         Ok(())
     }

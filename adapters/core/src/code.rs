@@ -21,6 +21,12 @@ pub enum PaymentCodeError {
     Empty,
     #[error("payment code must contain digits only")]
     NotDigits,
+    /// Spaces, tabs or a line break other than the one trailing CR/LF a scanner appends.
+    #[error(
+        "payment code contains whitespace; send the digits exactly as scanned (only one \
+         trailing CR/LF, as a barcode scanner appends, is accepted)"
+    )]
+    Whitespace,
     #[error("payment code must be {CODE_LENGTH_MIN}..={CODE_LENGTH_MAX} digits, got {0}")]
     BadLength(usize),
 }
@@ -28,23 +34,30 @@ pub enum PaymentCodeError {
 // === impl PaymentCode ===
 
 impl PaymentCode {
-    /// Parses a scanned code: digits only (barcode scanners may add spaces, which are
-    /// removed), within the switch-wide length limits.
+    /// Parses a scanned code: digits only, within the switch-wide length limits.
+    ///
+    /// The one tolerance is what a barcode scanner appends: a single trailing `\r\n`, `\n` or
+    /// `\r`, which is removed. Any other whitespace (a space, a tab, a line break inside or a
+    /// second one at the end) is refused rather than stripped: a code that was edited on
+    /// the way is not the code the customer's phone showed.
     pub fn parse(raw: &str) -> Result<Self, PaymentCodeError> {
-        if raw.len() > CODE_LENGTH_MAX * 2 {
+        if raw.len() > CODE_LENGTH_MAX + 2 {
             return Err(PaymentCodeError::BadLength(raw.len()));
         }
-        let digits: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        let digits = strip_scanner_terminator(raw);
         if digits.is_empty() {
             return Err(PaymentCodeError::Empty);
         }
-        if !digits.chars().all(|c| c.is_ascii_digit()) {
+        if digits.chars().any(char::is_whitespace) {
+            return Err(PaymentCodeError::Whitespace);
+        }
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(PaymentCodeError::NotDigits);
         }
         if !(CODE_LENGTH_MIN..=CODE_LENGTH_MAX).contains(&digits.len()) {
             return Err(PaymentCodeError::BadLength(digits.len()));
         }
-        Ok(Self(digits))
+        Ok(Self(digits.to_owned()))
     }
 
     /// The full code, for the adapter to put on the wire. Never log the result.
@@ -67,6 +80,14 @@ impl fmt::Display for PaymentCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.masked())
     }
+}
+
+/// Removes one trailing `\r\n`, `\n` or `\r`, the line terminator barcode scanners send.
+fn strip_scanner_terminator(raw: &str) -> &str {
+    raw.strip_suffix("\r\n")
+        .or_else(|| raw.strip_suffix('\n'))
+        .or_else(|| raw.strip_suffix('\r'))
+        .unwrap_or(raw)
 }
 
 /// Masks a secret-ish identifier to its last four characters: `••••6789`.
@@ -142,9 +163,47 @@ mod tests {
             PaymentCode::parse(&"1".repeat(65)),
             Err(PaymentCodeError::BadLength(65))
         );
+    }
+
+    #[test]
+    fn one_trailing_line_break_from_a_scanner_is_removed() {
+        for scanned in ["134567890123\r\n", "134567890123\n", "134567890123\r"] {
+            assert_eq!(
+                PaymentCode::parse(scanned).unwrap().expose(),
+                "134567890123",
+                "{scanned:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn any_other_whitespace_is_refused_not_stripped() {
+        for edited in [
+            "1345 6789 0123",
+            " 134567890123",
+            "134567890123 ",
+            "134567890123\t",
+            "\t134567890123",
+            "1345\n67890123",
+            "1345\r\n67890123",
+            "\r\n134567890123",
+            "134567890123\n\n",
+            "134567890123\r\n\r\n",
+            "134567890123\n\r",
+            "134567890123 \r\n",
+            "1345\u{3000}67890123",
+        ] {
+            assert_eq!(
+                PaymentCode::parse(edited),
+                Err(PaymentCodeError::Whitespace),
+                "{edited:?}"
+            );
+        }
+        assert_eq!(PaymentCode::parse("\r\n"), Err(PaymentCodeError::Empty));
         assert_eq!(
-            PaymentCode::parse("1345 6789 0123").unwrap().expose(),
-            "134567890123"
+            PaymentCode::parse("１３４５６７８９０１２３"),
+            Err(PaymentCodeError::NotDigits),
+            "full-width digits are not ASCII digits"
         );
     }
 
