@@ -3,9 +3,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kakehashi::store::{SqlStore, Store};
+use kakehashi_adapter_core::sim_control::{Amount, NewWallet, SimulatorControl};
 use kakehashi_linepay::{Fault, Operation, SimControl};
 use kakehashi_proto::v1::{Payment, PaymentState};
-use rust_decimal::Decimal;
 
 use super::switch::{MERCHANT, Options, TestSwitch, spawn_with};
 
@@ -19,8 +19,9 @@ pub fn control(switch: &TestSwitch) -> Arc<SimControl> {
 /// A new wallet in the simulator with `yen` in it; returns its id.
 pub fn wallet(switch: &TestSwitch, yen: i64) -> String {
     let id = format!("wallet-{}", kakehashi::domain::new_id("w"));
+    let balance = Amount::parse(&yen.to_string(), "JPY").expect("yen");
     control(switch)
-        .add_wallet(&id, Decimal::from(yen))
+        .add_wallet(&NewWallet::new(&id, balance))
         .expect("wallet");
     id
 }

@@ -2,6 +2,7 @@
 //! class, and the simulator's refusals of what the real service refuses.
 use std::sync::Arc;
 
+use kakehashi_adapter_core::sim_control::{Amount, NewWallet, SimulatorControl};
 use kakehashi_adapter_core::{
     DeclineReason, ManualClock, MerchantRef, Money, PayOutcome, PayRequest, PaymentCode,
     QueryRequest, RefundOutcome, RefundRequest, ReverseOutcome, ReverseRequest, RunningSimulator,
@@ -111,10 +112,17 @@ fn yen(n: i64) -> Decimal {
     Decimal::from(n)
 }
 
+fn jpy_wallet(id: &str, yen: i64) -> NewWallet {
+    NewWallet::new(
+        id,
+        Amount::from_minor(yen, iso_currency::Currency::JPY).unwrap(),
+    )
+}
+
 #[tokio::test]
 async fn pay_check_refund_and_reverse() {
     let w = world().await;
-    w.control.add_wallet("w", yen(5_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("w", 5_000)).unwrap();
     let code = w.control.issue_code("w").unwrap();
     assert!(code.starts_with("9000000000") && code.len() == 19);
 
@@ -166,8 +174,8 @@ async fn pay_check_refund_and_reverse() {
 #[tokio::test]
 async fn every_error_class_maps_to_its_outcome() {
     let w = world().await;
-    w.control.add_wallet("poor", yen(100)).unwrap();
-    w.control.add_wallet("rich", yen(100_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("poor", 100)).unwrap();
+    w.control.add_wallet(&jpy_wallet("rich", 100_000)).unwrap();
 
     let code = w.control.issue_code("poor").unwrap();
     assert_eq!(
@@ -255,7 +263,7 @@ async fn every_error_class_maps_to_its_outcome() {
 #[tokio::test]
 async fn a_lost_reply_is_found_by_check() {
     let w = world().await;
-    w.control.add_wallet("w", yen(1_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("w", 1_000)).unwrap();
     w.control
         .inject(Some(Operation::Pay), Fault::HangAfterProcessing, Some(1));
     let code = w.control.issue_code("w").unwrap();
@@ -297,7 +305,7 @@ async fn raw_post(
 #[tokio::test]
 async fn the_simulator_refuses_what_line_pay_refuses() {
     let w = world().await;
-    w.control.add_wallet("w", yen(10_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("w", 10_000)).unwrap();
     let body = |key: &str, amount: &str, currency: &str, order: &str| {
         format!(
             r#"{{"amount":{amount},"currency":"{currency}","oneTimeKey":"{key}","orderId":"{order}","packages":[{{"id":"1","amount":{amount},"products":[{{"name":"x","quantity":1,"price":{amount}}}]}}],"options":{{"payment":{{"capture":true}}}}}}"#
@@ -454,7 +462,7 @@ async fn the_simulator_refuses_what_line_pay_refuses() {
 #[tokio::test]
 async fn a_refused_check_is_unknown_never_a_decline() {
     let w = world().await;
-    w.control.add_wallet("w", yen(1_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("w", 1_000)).unwrap();
     let code = w.control.issue_code("w").unwrap();
     assert!(matches!(
         w.adapter.pay(&pay("K1", "300", &code)).await,
@@ -510,7 +518,10 @@ async fn taiwan_and_thailand_channels_take_their_own_currency_and_mycode() {
         let adapter = regional_adapter(&w, currency);
         let wallet = format!("wallet-{code_name}");
         w.control
-            .add_wallet_in(&wallet, currency, yen(1_000))
+            .add_wallet(&NewWallet::new(
+                &wallet,
+                Amount::from_decimal(yen(1_000), currency).unwrap(),
+            ))
             .unwrap();
         let code = w.control.issue_code(&wallet).unwrap();
         assert_eq!(code.len(), length, "{code_name} MyCode length");
@@ -556,7 +567,7 @@ async fn taiwan_and_thailand_channels_take_their_own_currency_and_mycode() {
         assert!(w.control.order(&order).is_some());
     }
     // A Japanese customer's MyCode does not pay on the Taiwanese channel.
-    w.control.add_wallet("jp", yen(1_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("jp", 1_000)).unwrap();
     let jp_code = w.control.issue_code("jp").unwrap();
     let taiwan = regional_adapter(&w, Currency::TWD);
     assert_eq!(
