@@ -13,6 +13,9 @@ use crate::routing::CodeTable;
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/adapters.rs"));
 }
+mod simulator_config;
+
+pub use simulator_config::simulator_config_toml;
 
 /// Every adapter linked into this build.
 pub fn factories() -> Vec<Arc<dyn NetworkFactory>> {

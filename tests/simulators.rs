@@ -1,9 +1,12 @@
-//! Every linked simulator, driven from outside as an integrator would: the `/_sim/` control
+//! Every linked simulator, driven from outside as an integrator would: the table `kakehashi
+//! sim` prints pastes into a switch config and takes a payment, and the `/_sim/` control
 //! API (docs/simulators.md) speaks one language, over HTTP, at every network.
 use std::sync::Arc;
 
 use iso_currency::Currency;
-use kakehashi::networks;
+use kakehashi::networks::{self, Networks, simulator_config_toml};
+use kakehashi::terminal::Terminal;
+use kakehashi::{Config, Switch};
 use kakehashi_adapter_core::sim_control::{Amount, PaymentStatus, RefundStatus, SimInfo, SimState};
 use kakehashi_adapter_core::{
     MerchantRef, Money, PayOutcome, PayRequest, PaymentCode, RefundOutcome, RefundRequest,
@@ -15,6 +18,8 @@ use serde_json::{Value, json};
 
 mod support;
 use support::switch::{Options, spawn_with};
+
+const TILL_KEY: &str = "pasted-till-key-0001";
 
 /// A simulator of every linked network, each with an HTTP client for its controls.
 async fn every_simulator() -> Vec<(String, RunningSimulator, Control)> {
@@ -139,6 +144,78 @@ fn pay_request(sim: &RunningSimulator, id: &str, code: &str) -> PayRequest {
         code: PaymentCode::parse(code).unwrap(),
         description: "Ramen".into(),
         created_at_ms: kakehashi_adapter_core::Clock::now_ms(&SystemClock),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_simulator_prints_a_table_that_pastes_and_runs() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let sims = every_simulator().await;
+    let kinds: Vec<String> = sims
+        .iter()
+        .map(|(kind, ..)| format!("\"{kind}\""))
+        .collect();
+    let merchant_ids: String = sims
+        .iter()
+        .filter_map(|(kind, sim, _)| {
+            Some(format!(
+                "{kind} = \"{}\"\n",
+                sim.merchant_network_id.as_ref()?
+            ))
+        })
+        .collect();
+    let mut text = format!(
+        "listen = \"127.0.0.1:0\"\nstore_url = \"sqlite://{}\"\n\n[[merchants]]\nid = \"pasted\"\n\
+         name = \"Pasted Ramen\"\nnetworks = [{}]\n[merchants.network_ids]\n{merchant_ids}\n\
+         [[terminals]]\nid = \"till\"\nmerchant_id = \"pasted\"\nstore_id = \"east\"\n\
+         api_key = \"{TILL_KEY}\"\n",
+        dir.path().join("pasted.db").display(),
+        kinds.join(", ")
+    );
+    for (kind, sim, _) in &sims {
+        let printed = simulator_config_toml(kind, sim).unwrap();
+        assert!(printed.contains(&format!("[networks.{kind}]")), "{printed}");
+        text.push('\n');
+        text.push_str(&printed);
+    }
+
+    let config = Config::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let built = Networks::build(&config.network_settings().unwrap(), Arc::new(SystemClock))
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    for (kind, ..) in &sims {
+        assert!(
+            built.get(kind).is_some(),
+            "{kind} was built from the pasted table"
+        );
+    }
+
+    let switch = Switch::build(config).await.unwrap();
+    let url = format!("http://{}", switch.local_addr());
+    tokio::spawn(switch.serve(std::future::pending()));
+    let mut till = Terminal::connect(&url, TILL_KEY).await.unwrap();
+    for (kind, _, control) in &sims {
+        let start = control.wallet("regular", "100000").await;
+        let code = control.code("regular").await;
+        let paid = till
+            .pay(&format!("pasted-{kind}"), "1200", "JPY", &code)
+            .await
+            .unwrap();
+        assert_eq!(
+            paid.state,
+            PaymentState::Succeeded as i32,
+            "{kind}: {paid:?}"
+        );
+        assert_eq!(paid.network, *kind);
+
+        let books = control.state().await;
+        let payment = books.payment(&paid.payment_id).expect("the network has it");
+        assert_eq!(payment.status, PaymentStatus::Succeeded, "{kind}");
+        assert_eq!(payment.amount, Amount::parse("1200", "JPY").unwrap());
+        assert_eq!(payment.wallet.as_deref(), Some("regular"));
+        let charged = payment.wallet_amount.expect("the wallet was charged");
+        let balance = books.wallet("regular").unwrap().balance;
+        assert_eq!(balance.minor(), start.minor() - charged.minor(), "{kind}");
     }
 }
 
