@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kakehashi_adapter_core::sim_control::{Amount, NewWallet, SimulatorControl};
 use kakehashi_adapter_core::{SimulatorOptions, SystemClock};
-use rust_decimal::Decimal;
 
 use crate::terminal::Terminal;
 use crate::{Config, Switch};
@@ -53,10 +53,14 @@ pub async fn run(
     let control = sim
         .control::<kakehashi_linepay::SimControl>()
         .ok_or("no LINE Pay control")?;
-    control.add_wallet("load", Decimal::from(1_000_000_000_000i64))?;
+    let balance = Amount::parse("1000000000000", "JPY").map_err(|e| e.to_string())?;
+    control
+        .add_wallet(&NewWallet::new("load", balance))
+        .map_err(|e| e.to_string())?;
     let codes: Vec<String> = (0..payments)
         .map(|_| control.issue_code("load"))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
     let mut sims = BTreeMap::new();
     sims.insert("linepay".to_owned(), sim);
     let config =

@@ -195,14 +195,13 @@ async fn sim(network: &str, bind: SocketAddr, seed: u64) -> Result<(), String> {
         .spawn_simulator(options)
         .await
         .map_err(|e| e.to_string())?;
+    let table = kakehashi::networks::simulator_config_toml(network, &sim)
+        .map_err(|e| format!("cannot print the {network} config: {e}"))?;
     println!("# {network} simulator listening on {}", sim.base_url);
-    println!("# Adapter config for the switch (paste under [networks.{network}]):");
+    println!("# Paste what follows into the switch's config file as is:");
+    println!("{table}");
     println!(
-        "{}",
-        toml::to_string(&sim.adapter_config).unwrap_or_default()
-    );
-    println!(
-        "# Simulator controls (wallets, codes, faults) are served under {}/_sim/",
+        "# Controls (wallets, codes, faults, the books): {}/_sim (docs/simulators.md)",
         sim.base_url
     );
     let _ = tokio::signal::ctrl_c().await;

@@ -17,6 +17,9 @@ pub const CALL_GRACE: Duration = Duration::from_secs(2);
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/adapters.rs"));
 }
+mod simulator_config;
+
+pub use simulator_config::simulator_config_toml;
 
 /// Every adapter linked into this build.
 pub fn factories() -> Vec<Arc<dyn NetworkFactory>> {

@@ -1,5 +1,6 @@
 //! A till's shift, end to end: a real tonic client over loopback, the real switch on SQLite,
 //! the LINE Pay simulator speaking the real protocol. Each test is one story.
+use kakehashi_adapter_core::sim_control::SimulatorControl;
 use kakehashi_linepay::Operation;
 use kakehashi_proto::v1::{DeclineReason, PaymentState, RefundState};
 use tonic::Code;

@@ -3,6 +3,9 @@
 //! that PayPay completes asynchronously.
 use std::sync::Arc;
 
+use kakehashi_adapter_core::sim_control::{
+    Amount, NewWallet, PaymentStatus, SimError, SimulatorControl,
+};
 use kakehashi_paypay::SimControl;
 use kakehashi_proto::v1::{PaymentState, RefundState};
 
@@ -28,6 +31,13 @@ fn paypay(switch: &TestSwitch) -> Arc<SimControl> {
         .expect("PayPay simulator")
 }
 
+fn yen_wallet(id: &str, yen: i64) -> NewWallet {
+    NewWallet::new(
+        id,
+        Amount::from_minor(yen, iso_currency::Currency::JPY).unwrap(),
+    )
+}
+
 fn state(p: &kakehashi_proto::v1::Payment) -> PaymentState {
     PaymentState::try_from(p.state).unwrap()
 }
@@ -36,7 +46,7 @@ fn state(p: &kakehashi_proto::v1::Payment) -> PaymentState {
 async fn a_dynamic_qr_paid_by_the_customer_is_seen_through_watch_payment() {
     let switch = switch().await;
     let sim = paypay(&switch);
-    sim.add_wallet("hanako", 5_000).unwrap();
+    sim.add_wallet(&yen_wallet("hanako", 5_000)).unwrap();
     let mut till = switch.terminal().await;
 
     let shown = till
@@ -52,10 +62,11 @@ async fn a_dynamic_qr_paid_by_the_customer_is_seen_through_watch_payment() {
 
     let customer = {
         let sim = Arc::clone(&sim);
-        let id = shown.payment_id.clone();
+        // The customer's phone reads what the till shows: the QR's payload.
+        let qr = shown.qr_payload.clone();
         tokio::spawn(async move {
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-            sim.customer_pays(&id, "hanako")
+            sim.pay_qr(&qr, "hanako")
         })
     };
     let mut seen = Vec::new();
@@ -93,17 +104,23 @@ async fn a_dynamic_qr_paid_by_the_customer_is_seen_through_watch_payment() {
 async fn a_qr_nobody_pays_is_reversed_at_its_deadline_and_cannot_be_paid_after() {
     let switch = switch().await;
     let sim = paypay(&switch);
-    sim.add_wallet("late", 5_000).unwrap();
+    sim.add_wallet(&yen_wallet("late", 5_000)).unwrap();
     let mut till = switch.terminal().await;
     let shown = till
         .create_qr("qr-2", "900", "JPY", "paypay")
         .await
         .unwrap();
-    sim.customer_abandons(&shown.payment_id).unwrap();
+    // Until it is paid, a QR's network id is the payment's network reference (PayPay codeId).
+    assert!(
+        shown.network_txn_id.starts_with("04-"),
+        "{}",
+        shown.network_txn_id
+    );
+    sim.abandon_qr(&shown.network_txn_id).unwrap();
 
     let last = till.watch("qr-2", |_| {}).await.unwrap().unwrap();
     assert_eq!(state(&last), PaymentState::Reversed);
-    assert!(sim.customer_pays(&shown.payment_id, "late").is_err());
+    assert!(sim.pay_qr(&shown.qr_payload, "late").is_err());
     assert_eq!(sim.balance("late"), Some(5_000));
 }
 
@@ -111,7 +128,7 @@ async fn a_qr_nobody_pays_is_reversed_at_its_deadline_and_cannot_be_paid_after()
 async fn a_scanned_paypay_code_uses_the_kakehashi_extension() {
     let switch = switch().await;
     let sim = paypay(&switch);
-    sim.add_wallet("kenji", 2_000).unwrap();
+    sim.add_wallet(&yen_wallet("kenji", 2_000)).unwrap();
     let mut till = switch.terminal().await;
 
     let paid = till
@@ -136,7 +153,7 @@ async fn a_scanned_paypay_code_uses_the_kakehashi_extension() {
 async fn a_cancel_paypay_refuses_after_its_window_becomes_a_full_refund() {
     let switch = switch().await;
     let sim = paypay(&switch);
-    sim.add_wallet("yuki", 3_000).unwrap();
+    sim.add_wallet(&yen_wallet("yuki", 3_000)).unwrap();
     let mut till = switch.terminal().await;
     let paid = till
         .pay("cpm-9", "1000", "JPY", &sim.issue_code("yuki").unwrap())
@@ -182,7 +199,7 @@ async fn a_cancel_paypay_refuses_after_its_window_becomes_a_full_refund() {
 async fn a_qr_whose_creation_goes_unanswered_is_closed_at_once() {
     let switch = switch().await;
     let sim = paypay(&switch);
-    sim.add_wallet("mika", 5_000).unwrap();
+    sim.add_wallet(&yen_wallet("mika", 5_000)).unwrap();
     // PayPay creates the QR, but its answer is lost on the way back.
     sim.inject(
         Some(kakehashi_paypay::Operation::CreateQr),
@@ -198,8 +215,14 @@ async fn a_qr_whose_creation_goes_unanswered_is_closed_at_once() {
 
     let last = till.watch("qr-lost", |_| {}).await.unwrap().unwrap();
     assert_eq!(state(&last), PaymentState::Reversed);
+    let books = sim.state();
+    let made = books
+        .payment(&shown.payment_id)
+        .expect("PayPay made the QR");
+    assert_eq!(made.status, PaymentStatus::Reversed, "PayPay closed it");
+    let code_id = made.extras["qr_code_id"].as_str().expect("a QR payment");
     assert!(
-        sim.customer_pays(&shown.payment_id, "mika").is_err(),
+        matches!(sim.pay_qr(code_id, "mika"), Err(SimError::Refused(_))),
         "the QR PayPay made was closed"
     );
     assert_eq!(sim.balance("mika"), Some(5_000));

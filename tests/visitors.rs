@@ -3,9 +3,9 @@
 //! yen price with the quote stored, a refund), each with the wallet-side amount exact.
 use std::sync::Arc;
 
-use kakehashi_alipayplus::sim::Member;
+use iso_currency::Currency;
+use kakehashi_adapter_core::sim_control::{Amount, NewWallet, SimulatorControl};
 use kakehashi_proto::v1::{PaymentState, RefundState};
-use kakehashi_wechatpay::sim::WalletKind;
 
 mod support;
 use support::linepay::wait_state;
@@ -36,6 +36,14 @@ fn alipay(switch: &TestSwitch) -> Arc<kakehashi_alipayplus::SimControl> {
     switch.sim("alipayplus").control().unwrap()
 }
 
+/// A visitor's wallet holding `minor` units; `confirm_ms`: how long the PIN or the
+/// confirmation in the app takes.
+fn wallet(id: &str, minor: i64, currency: Currency, confirm_ms: Option<u64>) -> NewWallet {
+    let mut wallet = NewWallet::new(id, Amount::from_minor(minor, currency).unwrap());
+    wallet.confirm_ms = confirm_ms;
+    wallet
+}
+
 fn state(p: &kakehashi_proto::v1::Payment) -> PaymentState {
     PaymentState::try_from(p.state).unwrap()
 }
@@ -44,7 +52,7 @@ fn state(p: &kakehashi_proto::v1::Payment) -> PaymentState {
 async fn a_wechat_customer_slow_to_enter_the_pin_pays_on_poll() {
     let switch = switch().await;
     let sim = wechat(&switch);
-    sim.add_wallet("li", WalletKind::Mainland, 100_000, Some(1_000))
+    sim.add_wallet(&wallet("li", 100_000, Currency::CNY, Some(1_000)))
         .unwrap();
     let mut till = switch.terminal().await;
 
@@ -95,7 +103,7 @@ async fn a_wechat_customer_slow_to_enter_the_pin_pays_on_poll() {
 async fn a_wechat_payment_that_never_resolves_is_reversed_and_no_money_moves() {
     let switch = switch().await;
     let sim = wechat(&switch);
-    sim.add_wallet("zhao", WalletKind::Mainland, 100_000, Some(i64::MAX))
+    sim.add_wallet(&wallet("zhao", 100_000, Currency::CNY, Some(u64::MAX)))
         .unwrap();
     let mut till = switch.terminal().await;
 
@@ -129,7 +137,7 @@ async fn a_wechat_payment_that_never_resolves_is_reversed_and_no_money_moves() {
 async fn a_wechat_refund_waits_while_the_cny_pool_is_short_and_refunds_once_it_is_not() {
     let switch = switch().await;
     let sim = wechat(&switch);
-    sim.add_wallet("mei", WalletKind::Mainland, 100_000, None)
+    sim.add_wallet(&wallet("mei", 100_000, Currency::CNY, None))
         .unwrap();
     let mut till = switch.terminal().await;
     let paid = till
@@ -170,7 +178,7 @@ async fn a_wechat_refund_waits_while_the_cny_pool_is_short_and_refunds_once_it_i
 async fn a_wechat_pay_that_never_arrived_is_sent_again_and_charged_once() {
     let switch = switch().await;
     let sim = wechat(&switch);
-    sim.add_wallet("xu", WalletKind::Mainland, 100_000, None)
+    sim.add_wallet(&wallet("xu", 100_000, Currency::CNY, None))
         .unwrap();
     // The micropay is lost on the way: WeChat Pay never sees it, the switch times out.
     sim.inject(
@@ -194,7 +202,7 @@ async fn a_wechat_pay_that_never_arrived_is_sent_again_and_charged_once() {
 async fn a_kakaopay_customer_pays_a_yen_price_in_won_with_the_quote_stored() {
     let switch = switch().await;
     let sim = alipay(&switch);
-    sim.add_wallet("kim", Member::KakaoPay, 1_000_000, None)
+    sim.add_wallet(&wallet("kim", 1_000_000, Currency::KRW, None))
         .unwrap();
     let mut till = switch.terminal().await;
 
@@ -243,7 +251,7 @@ async fn a_kakaopay_customer_pays_a_yen_price_in_won_with_the_quote_stored() {
 async fn an_alipay_cn_customer_who_confirms_in_the_app_pays() {
     let switch = switch().await;
     let sim = alipay(&switch);
-    sim.add_wallet("wei", Member::AlipayCn, 100_000, Some(500))
+    sim.add_wallet(&wallet("wei", 100_000, Currency::CNY, Some(500)))
         .unwrap();
     let mut till = switch.terminal().await;
     let asked = till

@@ -2,6 +2,8 @@
 //! API and records the state it ended in against the state it was meant to end in.
 use std::time::Duration;
 
+use iso_currency::Currency;
+use kakehashi_adapter_core::sim_control::{Amount, NewWallet, SimulatorControl};
 use kakehashi_linepay::{Fault, SimControl as LinePaySim};
 use kakehashi_proto::v1::PaymentState;
 use rust_decimal::Decimal;
@@ -87,7 +89,9 @@ async fn linepay(shift: &mut Shift) {
         },
     ];
     for w in &wallets {
-        let _ = sim.add_wallet(w.id, w.start);
+        if let Ok(balance) = Amount::from_decimal(w.start, Currency::JPY) {
+            let _ = sim.add_wallet(&NewWallet::new(w.id, balance));
+        }
     }
     let code = |wallet: &str| sim.issue_code(wallet).unwrap_or_default();
     let till = &mut shift.till;

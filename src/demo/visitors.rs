@@ -4,14 +4,30 @@
 //! currency.
 use std::time::Duration;
 
-use kakehashi_alipayplus::sim::Member;
+use iso_currency::Currency;
+use kakehashi_adapter_core::sim_control::{Amount, NewWallet, SimulatorControl};
 use kakehashi_proto::v1::PaymentState;
-use kakehashi_wechatpay::sim::WalletKind;
 
 use super::Shift;
 
 fn err(s: tonic::Status) -> String {
     s.message().to_owned()
+}
+
+/// Funds a demo wallet (`confirm_ms`: the customer takes this long to confirm). A failure
+/// shows as a scenario that does not end as meant.
+fn fund(
+    sim: &impl SimulatorControl,
+    id: &str,
+    minor: i64,
+    currency: Currency,
+    confirm_ms: Option<u64>,
+) {
+    if let Ok(balance) = Amount::from_minor(minor, currency) {
+        let mut wallet = NewWallet::new(id, balance);
+        wallet.confirm_ms = confirm_ms;
+        let _ = sim.add_wallet(&wallet);
+    }
 }
 
 pub async fn paypay(shift: &mut Shift) {
@@ -22,7 +38,7 @@ pub async fn paypay(shift: &mut Shift) {
     else {
         return;
     };
-    let _ = sim.add_wallet("pp-yamada", 8_000);
+    fund(sim.as_ref(), "pp-yamada", 8_000, Currency::JPY, None);
     let code = sim.issue_code("pp-yamada").unwrap_or_default();
     let scanned = shift
         .till
@@ -46,10 +62,10 @@ pub async fn paypay(shift: &mut Shift) {
         PaymentState::AwaitingCustomer,
     );
     if let Ok(shown) = &shown {
-        let (sim, id) = (sim.clone(), shown.payment_id.clone());
+        let (sim, qr) = (sim.clone(), shown.qr_payload.clone());
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(600)).await;
-            let _ = sim.customer_pays(&id, "pp-yamada");
+            let _ = sim.pay_qr(&qr, "pp-yamada");
         });
         let watched = shift
             .till
@@ -83,10 +99,16 @@ pub async fn wechatpay(shift: &mut Shift) {
     else {
         return;
     };
-    let _ = sim.add_wallet("wx-li", WalletKind::Mainland, 200_000, None);
-    let _ = sim.add_wallet("wx-wang", WalletKind::Mainland, 200_000, Some(2_000));
-    let _ = sim.add_wallet("wx-chan", WalletKind::HongKong, 100_000, None);
-    let _ = sim.add_wallet("wx-zhao", WalletKind::Mainland, 200_000, Some(i64::MAX));
+    fund(sim.as_ref(), "wx-li", 200_000, Currency::CNY, None);
+    fund(sim.as_ref(), "wx-wang", 200_000, Currency::CNY, Some(2_000));
+    fund(sim.as_ref(), "wx-chan", 100_000, Currency::HKD, None);
+    fund(
+        sim.as_ref(),
+        "wx-zhao",
+        200_000,
+        Currency::CNY,
+        Some(u64::MAX),
+    );
     let code = |w: &str| sim.issue_code(w).unwrap_or_default();
 
     let paid = shift
@@ -170,8 +192,8 @@ pub async fn alipayplus(shift: &mut Shift) {
     else {
         return;
     };
-    let _ = sim.add_wallet("ap-wei", Member::AlipayCn, 100_000, None);
-    let _ = sim.add_wallet("ap-kim", Member::KakaoPay, 500_000, None);
+    fund(sim.as_ref(), "ap-wei", 100_000, Currency::CNY, None);
+    fund(sim.as_ref(), "ap-kim", 500_000, Currency::KRW, None);
     let code = |w: &str| sim.issue_code(w).unwrap_or_default();
     let cn = shift
         .till

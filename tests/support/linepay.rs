@@ -3,9 +3,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kakehashi::store::{SqlStore, Store};
+use kakehashi_adapter_core::sim_control::{Amount, NewWallet, SimulatorControl};
 use kakehashi_linepay::{Fault, Operation, SimControl};
 use kakehashi_proto::v1::{Payment, PaymentState};
-use rust_decimal::Decimal;
 
 use super::switch::{MERCHANT, Options, TestSwitch, spawn_with};
 
@@ -19,8 +19,9 @@ pub fn control(switch: &TestSwitch) -> Arc<SimControl> {
 /// A new wallet in the simulator with `yen` in it; returns its id.
 pub fn wallet(switch: &TestSwitch, yen: i64) -> String {
     let id = format!("wallet-{}", kakehashi::domain::new_id("w"));
+    let balance = Amount::parse(&yen.to_string(), "JPY").expect("yen");
     control(switch)
-        .add_wallet(&id, Decimal::from(yen))
+        .add_wallet(&NewWallet::new(&id, balance))
         .expect("wallet");
     id
 }
@@ -60,14 +61,14 @@ pub async fn spawn_with_short_deadline() -> TestSwitch {
     spawn_with(options).await
 }
 
-/// Polls GetPayment until the payment reaches `want` (at most 15 s).
+/// Polls GetPayment until the payment reaches `want` (at most 30 s).
 pub async fn wait_state(
     till: &mut kakehashi::terminal::Terminal,
     order: &str,
     want: PaymentState,
 ) -> Payment {
     let mut last = None;
-    for _ in 0..300 {
+    for _ in 0..600 {
         if let Ok(p) = till.get(order).await {
             if p.state == want as i32 {
                 return p;

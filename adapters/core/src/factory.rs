@@ -44,8 +44,11 @@ pub struct RunningSimulator {
     pub base_url: String,
     /// The adapter config table (endpoint and credentials) that talks to this simulator.
     pub adapter_config: toml::Table,
-    /// The simulator's typed control handle (wallets, codes, fault injection); downcast it
-    /// to the adapter crate's own type.
+    /// A merchant id the simulator knows, for the switch's `network_ids.<network>` (WeChat
+    /// Pay's `sub_mch_id`); `None` where the network needs none or takes any.
+    pub merchant_network_id: Option<String>,
+    /// The simulator's typed control handle; downcast it to the adapter crate's own type,
+    /// which implements [`SimulatorControl`](crate::sim_control::SimulatorControl).
     pub control: Arc<dyn Any + Send + Sync>,
     pub task: tokio::task::JoinHandle<()>,
 }

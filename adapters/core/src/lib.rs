@@ -15,6 +15,7 @@ pub mod money;
 pub mod network;
 pub mod outcome;
 pub mod request;
+pub mod sim_control;
 pub mod simkit;
 pub mod wiretap;
 

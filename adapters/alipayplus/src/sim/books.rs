@@ -4,16 +4,19 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use iso_currency::Currency;
+use kakehashi_adapter_core::sim_control::SimError;
 use rand::Rng;
 use rand::rngs::StdRng;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::wire::{self, Amount, PaymentReply, Quote, ResultInfo};
 
+mod state;
+
 const WALLETS_MAX: usize = 10_000;
 const RECORDS_MAX: usize = 200_000;
 /// Payment codes refresh in the wallet app; an old one is refused.
-const CODE_VALID_MS: i64 = 2 * 60 * 1000;
+pub(super) const CODE_VALID_MS: i64 = 2 * 60 * 1000;
 /// A payment the customer never confirms is closed after this long.
 const CONFIRM_WINDOW_MS: i64 = 3 * 60 * 1000;
 const QUOTE_VALID_MS: i64 = 10 * 60 * 1000;
@@ -21,7 +24,7 @@ const UTC8_MS: i64 = 8 * 3_600_000;
 const DAY_MS: i64 = 86_400_000;
 
 /// Member wallets of the simulated Alipay+ network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Member {
     AlipayCn,
     AlipayHk,
@@ -139,6 +142,8 @@ struct Payment {
 struct Refund {
     payment_request_id: String,
     amount_minor: i64,
+    /// What went back to the wallet, in its currency's minor units.
+    customer_minor: i64,
     refund_id: String,
 }
 
@@ -195,12 +200,16 @@ impl Books {
         member: Member,
         balance: i64,
         confirm_ms: Option<i64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), SimError> {
         if id.is_empty() || id.len() > 64 || balance < 0 {
-            return Err("wallet id must be 1..=64 characters and the balance not negative".into());
+            return Err(SimError::Invalid(
+                "wallet id must be 1..=64 characters and the balance not negative".into(),
+            ));
         }
         if !self.wallets.contains_key(id) && self.wallets.len() >= WALLETS_MAX {
-            return Err("too many wallets".into());
+            return Err(SimError::Full(format!(
+                "the simulator holds {WALLETS_MAX} wallets already"
+            )));
         }
         self.wallets.insert(
             id.to_owned(),
@@ -217,12 +226,12 @@ impl Books {
         self.wallets.get(id).map(|w| w.balance)
     }
 
-    pub fn issue_code(&mut self, wallet_id: &str, now_ms: i64) -> Result<String, String> {
+    pub fn issue_code(&mut self, wallet_id: &str, now_ms: i64) -> Result<String, SimError> {
         let member = self
             .wallets
             .get(wallet_id)
             .map(|w| w.member)
-            .ok_or_else(|| format!("no wallet {wallet_id}"))?;
+            .ok_or_else(|| SimError::NotFound(format!("no wallet `{wallet_id}`")))?;
         if self.codes.len() >= RECORDS_MAX {
             self.codes
                 .retain(|_, c| !c.used && now_ms - c.issued_ms <= CODE_VALID_MS);
@@ -559,6 +568,7 @@ impl Books {
             Refund {
                 payment_request_id: r.payment_request_id.clone(),
                 amount_minor: minor,
+                customer_minor: back,
                 refund_id: refund_id.clone(),
             },
         );

@@ -5,6 +5,7 @@
 //! their own currencies with quotes that expire, a customer who must confirm in the wallet,
 //! the cancel window (00:15 UTC+8 the next day) and fault injection.
 mod books;
+mod control;
 mod routes;
 mod schema;
 
@@ -26,7 +27,7 @@ pub const REQUEST_TIME_SKEW_MAX_MS: i64 = 5 * 60 * 1000;
 pub const SIGNATURES_REMEMBERED_MAX: usize = 100_000;
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
     Pay,
@@ -62,38 +63,13 @@ impl SimControl {
         self.books.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds (or resets) a customer wallet at a member wallet brand, balance in the wallet
-    /// currency's minor units. `confirm_ms`: the customer must confirm in the app and takes
-    /// this long (`None`: no confirmation; `Some(i64::MAX)`: never confirms).
-    pub fn add_wallet(
-        &self,
-        wallet_id: &str,
-        member: Member,
-        balance_minor: i64,
-        confirm_ms: Option<i64>,
-    ) -> Result<(), String> {
-        self.books()
-            .add_wallet(wallet_id, member, balance_minor, confirm_ms)
-    }
-
     pub fn balance(&self, wallet_id: &str) -> Option<i64> {
         self.books().balance(wallet_id)
-    }
-
-    /// A fresh payment code in the member wallet's own format (legacy 18-digit `28...` for
-    /// AlipayCN/AlipayHK, 24-digit CGCP codes with the routing number for the others).
-    pub fn issue_code(&self, wallet_id: &str) -> Result<String, String> {
-        let now = self.now_ms();
-        self.books().issue_code(wallet_id, now)
     }
 
     pub fn payment(&self, payment_request_id: &str) -> Option<PaymentView> {
         let now = self.now_ms();
         self.books().view(payment_request_id, now)
-    }
-
-    pub fn inject(&self, operation: Option<Operation>, fault: Fault, times: Option<u32>) {
-        self.faults.inject(operation, fault, times);
     }
 
     /// The next `count` replies are signed with a key the acquirer does not know.
@@ -102,14 +78,6 @@ impl SimControl {
             .bad_reply_signatures
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = count;
-    }
-
-    pub fn clear_faults(&self) {
-        self.faults.clear();
-        *self
-            .bad_reply_signatures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = 0;
     }
 
     fn take_fault(&self, operation: Operation) -> Option<Fault> {
@@ -181,6 +149,7 @@ pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, Adapte
         addr,
         base_url,
         adapter_config,
+        merchant_network_id: None,
         control,
         task,
     })

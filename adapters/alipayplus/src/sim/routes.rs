@@ -1,19 +1,18 @@
 //! The simulator's HTTP surface: Alipay+'s `/aps/api/v1/payments/*` (RSA256 both ways) and
-//! `/_sim/...` controls (wallets, codes, faults). An API Alipay+ does not offer is answered
+//! the shared `/_sim/` control API with Alipay+'s extra. An API Alipay+ does not offer is answered
 //! as Alipay+ names it: `INVALID_API` for an unknown path under `/aps/api/`,
 //! `METHOD_NOT_SUPPORTED` for a method other than POST (both F, signed).
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
+use kakehashi_adapter_core::sim_control;
 use kakehashi_adapter_core::simkit::Fault;
-use serde::Deserialize;
 
-use super::books::Member;
 use super::{BODY_BYTES_MAX, Operation, REQUEST_TIME_SKEW_MAX_MS, SIM_CLIENT_ID, SimControl};
 use crate::sign::{self, Signer};
 use crate::translate::parse_time_ms;
@@ -27,14 +26,11 @@ pub(super) fn router(control: Arc<SimControl>) -> Router {
         .route(wire::INQUIRY_PATH, post(api))
         .route(wire::CANCEL_PATH, post(api))
         .route(wire::REFUND_PATH, post(api))
-        .route("/_sim/wallets", post(add_wallet))
-        .route("/_sim/wallets/{id}", get(wallet))
-        .route("/_sim/wallets/{id}/codes", post(issue_code))
-        .route("/_sim/faults", post(add_fault).delete(clear_faults))
         .fallback(unknown_api)
         .method_not_allowed_fallback(method_not_supported)
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
-        .with_state(control)
+        .with_state(Arc::clone(&control))
+        .merge(sim_control::router(control, super::control::extras()))
 }
 
 /// A signed JSON reply: `signature`, `response-time` and `client-id` headers over
@@ -210,57 +206,4 @@ async fn api(State(c): Sim, uri: Uri, headers: HeaderMap, body: Bytes) -> Respon
         futures::future::pending::<()>().await;
     }
     signed(&c, &path, &reply)
-}
-
-#[derive(Deserialize)]
-struct NewWallet {
-    id: String,
-    member: Member,
-    balance_minor: i64,
-    #[serde(default)]
-    confirm_ms: Option<i64>,
-}
-
-async fn add_wallet(State(c): Sim, axum::Json(w): axum::Json<NewWallet>) -> Response {
-    match c.add_wallet(&w.id, w.member, w.balance_minor, w.confirm_ms) {
-        Ok(()) => StatusCode::CREATED.into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
-    }
-}
-
-async fn wallet(State(c): Sim, Path(id): Path<String>) -> Response {
-    match c.balance(&id) {
-        Some(b) => axum::Json(serde_json::json!({ "id": id, "balance_minor": b })).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-async fn issue_code(State(c): Sim, Path(id): Path<String>) -> Response {
-    match c.issue_code(&id) {
-        Ok(code) => (
-            StatusCode::CREATED,
-            axum::Json(serde_json::json!({ "code": code })),
-        )
-            .into_response(),
-        Err(e) => (StatusCode::NOT_FOUND, e).into_response(),
-    }
-}
-
-#[derive(Deserialize)]
-struct NewFault {
-    #[serde(default)]
-    operation: Option<Operation>,
-    fault: Fault,
-    #[serde(default)]
-    times: Option<u32>,
-}
-
-async fn add_fault(State(c): Sim, axum::Json(f): axum::Json<NewFault>) -> StatusCode {
-    c.inject(f.operation, f.fault, f.times);
-    StatusCode::NO_CONTENT
-}
-
-async fn clear_faults(State(c): Sim) -> StatusCode {
-    c.clear_faults();
-    StatusCode::NO_CONTENT
 }

@@ -9,6 +9,8 @@ mod wire_fields;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use kakehashi_adapter_core::sim_control::{Amount, NewWallet, SimulatorControl};
+
 use kakehashi_adapter_core::Clock;
 use kakehashi_adapter_core::simkit::Fault;
 use kakehashi_adapter_core::{
@@ -161,4 +163,14 @@ async fn signed_post(w: &World, path: &str, body: &str) -> serde_json::Value {
 fn result(reply: &serde_json::Value) -> (String, String) {
     let field = |name: &str| reply["result"][name].as_str().unwrap_or("").to_owned();
     (field("resultStatus"), field("resultCode"))
+}
+
+/// A customer's wallet at this member; `confirm_ms`: how long confirming in the app takes.
+fn wallet(id: &str, member: Member, minor: i64, confirm_ms: Option<u64>) -> NewWallet {
+    let balance = Amount::from_minor(minor, member.currency()).unwrap();
+    let wallet = NewWallet::new(id, balance).kind(member.brand());
+    match confirm_ms {
+        Some(ms) => wallet.confirm_after_ms(ms),
+        None => wallet,
+    }
 }

@@ -2,11 +2,12 @@
 //! requests.
 use super::*;
 
+
 #[tokio::test]
 async fn a_kakaopay_customer_pays_a_yen_price_in_won_with_the_quote_kept() {
     let w = world().await;
     w.control
-        .add_wallet("kim", Member::KakaoPay, 100_000, None)
+        .add_wallet(&wallet("kim", Member::KakaoPay, 100_000, None))
         .unwrap();
     let code = w.control.issue_code("kim").unwrap();
     assert!(
@@ -82,7 +83,7 @@ async fn a_kakaopay_customer_pays_a_yen_price_in_won_with_the_quote_kept() {
 async fn a_customer_who_must_confirm_is_awaited_and_cancel_wins() {
     let w = world().await;
     w.control
-        .add_wallet("wei", Member::AlipayCn, 100_000, Some(4_000))
+        .add_wallet(&wallet("wei", Member::AlipayCn, 100_000, Some(4_000)))
         .unwrap();
     let code = w.control.issue_code("wei").unwrap();
     assert!(matches!(
@@ -127,7 +128,7 @@ async fn a_customer_who_must_confirm_is_awaited_and_cancel_wins() {
 async fn cancel_is_refused_after_00_15_utc8_the_next_day() {
     let w = world().await;
     w.control
-        .add_wallet("hk", Member::AlipayHk, 100_000, None)
+        .add_wallet(&wallet("hk", Member::AlipayHk, 100_000, None))
         .unwrap();
     let code = w.control.issue_code("hk").unwrap();
     assert!(matches!(
@@ -147,10 +148,10 @@ async fn cancel_is_refused_after_00_15_utc8_the_next_day() {
 async fn every_result_class_maps_to_its_outcome() {
     let w = world().await;
     w.control
-        .add_wallet("poor", Member::TrueMoney, 100, None)
+        .add_wallet(&wallet("poor", Member::TrueMoney, 100, None))
         .unwrap();
     w.control
-        .add_wallet("rich", Member::AlipayCn, 10_000_000, None)
+        .add_wallet(&wallet("rich", Member::AlipayCn, 10_000_000, None))
         .unwrap();
     let code = w.control.issue_code("poor").unwrap();
     assert_eq!(

@@ -9,7 +9,7 @@ use super::*;
 async fn a_pay_that_reached_no_api_is_declined_at_once() {
     let w = world().await;
     w.control
-        .add_wallet("u", Member::AlipayCn, 1_000_000, None)
+        .add_wallet(&wallet("u", Member::AlipayCn, 1_000_000, None))
         .unwrap();
     let code = w.control.issue_code("u").unwrap();
     let astray = adapter_at(&w, &format!("{}/not-alipay-plus", w.sim.base_url));

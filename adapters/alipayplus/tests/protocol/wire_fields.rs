@@ -66,11 +66,11 @@ fn last(w: &World, path: &str) -> Received {
 }
 
 async fn paid(w: &World, id: &str, merchant: MerchantRef) {
-    let wallet = format!("wallet-{id}");
+    let wallet_id = format!("wallet-{id}");
     w.control
-        .add_wallet(&wallet, Member::AlipayCn, 1_000_000, None)
+        .add_wallet(&wallet(&wallet_id, Member::AlipayCn, 1_000_000, None))
         .unwrap();
-    let code = w.control.issue_code(&wallet).unwrap();
+    let code = w.control.issue_code(&wallet_id).unwrap();
     let mut request = pay(id, "1000", &code);
     request.merchant = merchant;
     let outcome = w.adapter.pay(&request).await;

@@ -7,11 +7,14 @@ use rand::Rng;
 use rand::rngs::StdRng;
 use rust_decimal::Decimal;
 
+use kakehashi_adapter_core::sim_control::SimError;
 use kakehashi_adapter_core::simkit::iso8601_utc;
 
 use crate::wire;
 
 use super::{CODES_MAX, ONE_TIME_KEY_TTL_MS, WALLETS_MAX};
+
+mod state;
 
 /// JP MyCode prefix (19 digits in all).
 pub const CODE_PREFIX: &str = "9000000000";
@@ -21,6 +24,8 @@ pub const FAILED_ORDERS_MAX: usize = 200_000;
 /// Refunds one order may take. LINE Pay publishes no such limit; this is the simulator's
 /// own bound, answered with 2042 ("Refund could not be processed").
 pub const REFUNDS_PER_ORDER_MAX: usize = 100;
+/// Refunds remembered; past this LINE Pay's refund answers 9000 rather than forget one.
+pub const REFUNDS_MAX: usize = 200_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
@@ -75,7 +80,16 @@ pub(super) struct Ledger {
     /// orderIds whose Pay was refused: LINE Pay keeps them too, so they cannot be reused
     /// (1172) and Check reports them as FAIL.
     failed_orders: HashSet<String>,
+    /// Every refund made, in order: the books `/_sim/state` reports.
+    refunds: Vec<RefundRecord>,
     pub pay_requests_seen: usize,
+}
+
+#[derive(Debug)]
+struct RefundRecord {
+    refund_transaction_id: u64,
+    order_id: String,
+    amount: Decimal,
 }
 
 /// A validated Pay, as the routes hand it to the ledger.
@@ -98,6 +112,7 @@ impl Ledger {
             codes: HashMap::new(),
             orders: HashMap::new(),
             failed_orders: HashSet::new(),
+            refunds: Vec::new(),
             pay_requests_seen: 0,
         }
     }
@@ -107,24 +122,28 @@ impl Ledger {
         id: &str,
         currency: Currency,
         balance: Decimal,
-    ) -> Result<(), String> {
+    ) -> Result<(), SimError> {
         if id.is_empty() || id.len() > 64 {
-            return Err("wallet id must be 1..=64 characters".into());
+            return Err(SimError::Invalid(
+                "wallet id must be 1..=64 characters".into(),
+            ));
         }
         if balance < Decimal::ZERO {
-            return Err("balance must not be negative".into());
+            return Err(SimError::Invalid("balance must not be negative".into()));
         }
         if !self.wallets.contains_key(id) && self.wallets.len() >= WALLETS_MAX {
-            return Err("too many wallets".into());
+            return Err(SimError::Full(format!(
+                "the simulator holds {WALLETS_MAX} wallets already"
+            )));
         }
         self.wallets
             .insert(id.to_owned(), Wallet { currency, balance });
         Ok(())
     }
 
-    pub fn issue_code(&mut self, wallet_id: &str, now_ms: i64) -> Result<String, String> {
+    pub fn issue_code(&mut self, wallet_id: &str, now_ms: i64) -> Result<String, SimError> {
         if !self.wallets.contains_key(wallet_id) {
-            return Err(format!("no wallet {wallet_id}"));
+            return Err(SimError::NotFound(format!("no wallet `{wallet_id}`")));
         }
         if self.codes.len() >= CODES_MAX {
             self.codes
@@ -157,10 +176,6 @@ impl Ledger {
 
     pub fn balance(&self, wallet_id: &str) -> Option<Decimal> {
         self.wallets.get(wallet_id).map(|w| w.balance)
-    }
-
-    pub fn wallet_currency(&self, wallet_id: &str) -> Option<Currency> {
-        self.wallets.get(wallet_id).map(|w| w.currency)
     }
 
     /// An order as the channel for `currency` sees it: orders of other channels do not exist.
@@ -321,6 +336,14 @@ impl Ledger {
         let Some(wallet) = self.wallets.get_mut(&order.wallet_id) else {
             return ("9000", "Internal error.", None);
         };
+        if self.refunds.len() >= REFUNDS_MAX {
+            return ("9000", "Internal error.", None);
+        }
+        self.refunds.push(RefundRecord {
+            refund_transaction_id: refund_id,
+            order_id: order_id.to_owned(),
+            amount,
+        });
         wallet.balance += amount;
         order.refunded += amount;
         order.refunds.push(RefundView {

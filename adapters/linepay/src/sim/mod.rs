@@ -9,6 +9,7 @@
 //! THB (Thailand). Each region's MyCode has its own length (JP 19, TW 18, TH 12 digits); the
 //! prefixes are the simulator's own, since LINE Pay does not publish them (a real TW/TH
 //! deployment sets `code_patterns` from LINE Pay's onboarding pack).
+mod control;
 mod ledger;
 mod routes;
 
@@ -79,7 +80,8 @@ fn sim_channels() -> Vec<Channel> {
 }
 
 /// The simulator's handle: wallets, one-time keys, orders and fault injection. Shared by the
-/// HTTP routes, the `/_sim` control routes and tests.
+/// HTTP routes, the `/_sim` control routes and tests; the shared control API is its
+/// [`SimulatorControl`](kakehashi_adapter_core::sim_control::SimulatorControl) impl.
 #[derive(Debug)]
 pub struct SimControl {
     state: Mutex<ledger::Ledger>,
@@ -95,7 +97,7 @@ pub struct SimControl {
 }
 
 /// The API operations faults can target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Operation {
     Pay,
@@ -138,41 +140,8 @@ impl SimControl {
         self.clock.now_ms()
     }
 
-    /// Adds (or resets) a Japanese test wallet holding `balance` yen.
-    pub fn add_wallet(&self, wallet_id: &str, balance: Decimal) -> Result<(), String> {
-        self.add_wallet_in(wallet_id, Currency::JPY, balance)
-    }
-
-    /// Adds (or resets) a test wallet in a region's currency (JPY, TWD or THB).
-    pub fn add_wallet_in(
-        &self,
-        wallet_id: &str,
-        currency: Currency,
-        balance: Decimal,
-    ) -> Result<(), String> {
-        if self.channel(currency).is_none() {
-            return Err(format!("no LINE Pay region uses {}", currency.code()));
-        }
-        self.ledger().add_wallet(wallet_id, currency, balance)
-    }
-
-    /// Issues a one-time key for the wallet in its region's MyCode format, valid 5 minutes.
-    pub fn issue_code(&self, wallet_id: &str) -> Result<String, String> {
-        let now = self.now_ms();
-        self.ledger().issue_code(wallet_id, now)
-    }
-
     pub fn balance(&self, wallet_id: &str) -> Option<Decimal> {
         self.ledger().balance(wallet_id)
-    }
-
-    /// The wallet's currency and balance.
-    pub fn wallet(&self, wallet_id: &str) -> Option<(Currency, Decimal)> {
-        let ledger = self.ledger();
-        Some((
-            ledger.wallet_currency(wallet_id)?,
-            ledger.balance(wallet_id)?,
-        ))
     }
 
     pub fn order(&self, order_id: &str) -> Option<OrderView> {
@@ -201,16 +170,6 @@ impl SimControl {
     /// How many Pay requests reached the simulator with a valid signature.
     pub fn pay_requests_seen(&self) -> usize {
         self.ledger().pay_requests_seen
-    }
-
-    /// Injects a fault for one operation (`None`: all) for `times` requests (`None`: until
-    /// cleared).
-    pub fn inject(&self, operation: Option<Operation>, fault: Fault, times: Option<u32>) {
-        self.faults.inject(operation, fault, times);
-    }
-
-    pub fn clear_faults(&self) {
-        self.faults.clear();
     }
 
     fn take_fault(&self, operation: Operation) -> Option<Fault> {
@@ -277,6 +236,7 @@ pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, Adapte
         addr,
         base_url,
         adapter_config,
+        merchant_network_id: None,
         control,
         task,
     })

@@ -1,5 +1,5 @@
-//! The simulator's HTTP surface: LINE Pay's v4 offline paths, and `/_sim/...` controls
-//! (not part of LINE Pay) for wallets, codes and faults.
+//! The simulator's HTTP surface: LINE Pay's v4 offline paths, and the shared `/_sim/`
+//! control API (not part of LINE Pay; LINE Pay adds no extras to it).
 // Early returns carry whole HTTP responses; boxing them buys nothing on a simulator.
 #![allow(clippy::result_large_err)]
 
@@ -11,10 +11,10 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use iso_currency::Currency;
+use kakehashi_adapter_core::sim_control;
 use rust_decimal::Decimal;
-use serde::Deserialize;
 
 use super::ledger::{Answer, Pay};
 use super::{BODY_BYTES_MAX, Fault, Operation, SimControl};
@@ -29,14 +29,9 @@ pub(super) fn router(control: Arc<SimControl>) -> Router {
         .route("/v4/payments/orders/{order_id}/void", post(void))
         .route("/v4/payments/orders/{order_id}/refund", post(refund))
         .route(wire::DETAILS_PATH, get(details))
-        .route("/_sim/wallets", post(add_wallet))
-        .route("/_sim/wallets/{wallet_id}", get(wallet))
-        .route("/_sim/wallets/{wallet_id}/codes", post(issue_code))
-        .route("/_sim/orders/{order_id}", get(order))
-        .route("/_sim/faults", post(add_fault))
-        .route("/_sim/faults", delete(clear_faults))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
-        .with_state(control)
+        .with_state(Arc::clone(&control))
+        .merge(sim_control::router(control, Router::new()))
 }
 
 fn envelope((code, message, info): Answer) -> Response {
@@ -303,84 +298,4 @@ fn details_params(query: &str) -> Option<(Option<String>, Option<u64>)> {
         }
     }
     Some((order_id, transaction_id))
-}
-
-/// `{"id": "tanaka", "balance": "10000"}`, optionally `"currency": "TWD"` (default JPY).
-/// The balance is a decimal string, never a JSON number (no floats near money).
-#[derive(Deserialize)]
-struct NewWallet {
-    id: String,
-    #[serde(with = "rust_decimal::serde::str")]
-    balance: Decimal,
-    #[serde(default)]
-    currency: Option<String>,
-}
-
-async fn add_wallet(State(control): Sim, axum::Json(wallet): axum::Json<NewWallet>) -> Response {
-    let currency = match wallet.currency.as_deref().map(Currency::from_code) {
-        None => Currency::JPY,
-        Some(Some(c)) => c,
-        Some(None) => return (StatusCode::BAD_REQUEST, "unknown currency").into_response(),
-    };
-    match control.add_wallet_in(&wallet.id, currency, wallet.balance) {
-        Ok(()) => (
-            StatusCode::CREATED,
-            axum::Json(serde_json::json!({ "id": wallet.id })),
-        )
-            .into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
-    }
-}
-
-async fn wallet(State(control): Sim, Path(wallet_id): Path<String>) -> Response {
-    match control.wallet(&wallet_id) {
-        Some((currency, balance)) => axum::Json(serde_json::json!({
-            "id": wallet_id, "currency": currency.code(), "balance": balance.to_string()
-        }))
-        .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-async fn issue_code(State(control): Sim, Path(wallet_id): Path<String>) -> Response {
-    match control.issue_code(&wallet_id) {
-        Ok(code) => (
-            StatusCode::CREATED,
-            axum::Json(
-                serde_json::json!({ "code": code, "valid_for_ms": super::ONE_TIME_KEY_TTL_MS }),
-            ),
-        )
-            .into_response(),
-        Err(e) => (StatusCode::NOT_FOUND, e).into_response(),
-    }
-}
-
-async fn order(State(control): Sim, Path(order_id): Path<String>) -> Response {
-    match control.order(&order_id) {
-        Some(o) => axum::Json(serde_json::json!({
-            "orderId": o.order_id, "transactionId": o.transaction_id.to_string(), "wallet": o.wallet_id,
-            "amount": o.amount.to_string(), "refunded": o.refunded.to_string(), "status": format!("{:?}", o.status),
-        }))
-        .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-#[derive(Deserialize)]
-struct NewFault {
-    #[serde(default)]
-    operation: Option<Operation>,
-    fault: Fault,
-    #[serde(default)]
-    times: Option<u32>,
-}
-
-async fn add_fault(State(control): Sim, axum::Json(fault): axum::Json<NewFault>) -> StatusCode {
-    control.inject(fault.operation, fault.fault, fault.times);
-    StatusCode::NO_CONTENT
-}
-
-async fn clear_faults(State(control): Sim) -> StatusCode {
-    control.clear_faults();
-    StatusCode::NO_CONTENT
 }

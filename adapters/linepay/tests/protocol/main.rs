@@ -8,6 +8,8 @@ mod wire_fields;
 
 use std::sync::Arc;
 
+use kakehashi_adapter_core::sim_control::{Amount, NewWallet, SimulatorControl};
+
 use kakehashi_adapter_core::{
     DeclineReason, ManualClock, MerchantRef, Money, PayOutcome, PayRequest, PaymentCode,
     QueryRequest, RefundOutcome, RefundRequest, ReverseOutcome, ReverseRequest, RunningSimulator,
@@ -201,8 +203,15 @@ fn booked_refunds(w: &World, order: &str) -> Vec<String> {
 /// Pays `amount` yen from a fresh wallet holding `balance`.
 async fn paid_order(w: &World, order: &str, amount: &str, balance: i64) {
     let wallet = format!("wallet-{order}");
-    w.control.add_wallet(&wallet, yen(balance)).unwrap();
+    w.control.add_wallet(&jpy_wallet(&wallet, balance)).unwrap();
     let code = w.control.issue_code(&wallet).unwrap();
     let outcome = w.adapter.pay(&pay(order, amount, &code)).await;
     assert!(matches!(outcome, PayOutcome::Succeeded(_)), "{outcome:?}");
+}
+
+fn jpy_wallet(id: &str, yen: i64) -> NewWallet {
+    NewWallet::new(
+        id,
+        Amount::from_minor(yen, iso_currency::Currency::JPY).unwrap(),
+    )
 }

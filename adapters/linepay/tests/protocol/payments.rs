@@ -1,10 +1,11 @@
 //! Payments and refunds end to end, every error class, the simulator's refusals.
 use super::*;
 
+
 #[tokio::test]
 async fn pay_check_refund_and_reverse() {
     let w = world().await;
-    w.control.add_wallet("w", yen(5_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("w", 5_000)).unwrap();
     let code = w.control.issue_code("w").unwrap();
     assert!(code.starts_with("9000000000") && code.len() == 19);
 
@@ -56,8 +57,8 @@ async fn pay_check_refund_and_reverse() {
 #[tokio::test]
 async fn every_error_class_maps_to_its_outcome() {
     let w = world().await;
-    w.control.add_wallet("poor", yen(100)).unwrap();
-    w.control.add_wallet("rich", yen(100_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("poor", 100)).unwrap();
+    w.control.add_wallet(&jpy_wallet("rich", 100_000)).unwrap();
 
     let code = w.control.issue_code("poor").unwrap();
     assert_eq!(
@@ -145,7 +146,7 @@ async fn every_error_class_maps_to_its_outcome() {
 #[tokio::test]
 async fn a_lost_reply_is_found_by_check() {
     let w = world().await;
-    w.control.add_wallet("w", yen(1_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("w", 1_000)).unwrap();
     w.control
         .inject(Some(Operation::Pay), Fault::HangAfterProcessing, Some(1));
     let code = w.control.issue_code("w").unwrap();
@@ -163,7 +164,7 @@ async fn a_lost_reply_is_found_by_check() {
 #[tokio::test]
 async fn the_simulator_refuses_what_line_pay_refuses() {
     let w = world().await;
-    w.control.add_wallet("w", yen(10_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("w", 10_000)).unwrap();
     let body = |key: &str, amount: &str, currency: &str, order: &str| {
         format!(
             r#"{{"amount":{amount},"currency":"{currency}","oneTimeKey":"{key}","orderId":"{order}","packages":[{{"id":"1","amount":{amount},"products":[{{"name":"x","quantity":1,"price":{amount}}}]}}],"options":{{"payment":{{"capture":true}}}}}}"#
@@ -320,7 +321,7 @@ async fn the_simulator_refuses_what_line_pay_refuses() {
 #[tokio::test]
 async fn a_refused_check_is_unknown_never_a_decline() {
     let w = world().await;
-    w.control.add_wallet("w", yen(1_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("w", 1_000)).unwrap();
     let code = w.control.issue_code("w").unwrap();
     assert!(matches!(
         w.adapter.pay(&pay("K1", "300", &code)).await,
@@ -376,7 +377,10 @@ async fn taiwan_and_thailand_channels_take_their_own_currency_and_mycode() {
         let adapter = regional_adapter(&w, currency);
         let wallet = format!("wallet-{code_name}");
         w.control
-            .add_wallet_in(&wallet, currency, yen(1_000))
+            .add_wallet(&NewWallet::new(
+                &wallet,
+                Amount::from_decimal(yen(1_000), currency).unwrap(),
+            ))
             .unwrap();
         let code = w.control.issue_code(&wallet).unwrap();
         assert_eq!(code.len(), length, "{code_name} MyCode length");
@@ -422,7 +426,7 @@ async fn taiwan_and_thailand_channels_take_their_own_currency_and_mycode() {
         assert!(w.control.order(&order).is_some());
     }
     // A Japanese customer's MyCode does not pay on the Taiwanese channel.
-    w.control.add_wallet("jp", yen(1_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("jp", 1_000)).unwrap();
     let jp_code = w.control.issue_code("jp").unwrap();
     let taiwan = regional_adapter(&w, Currency::TWD);
     assert_eq!(

@@ -8,7 +8,7 @@ async fn a_pay_that_reached_no_api_is_declined_at_once() {
     let w = world().await;
     // A base URL with a path LINE Pay does not serve, as a misconfiguration would give.
     let astray = adapter_at(&w, &format!("{}/not-line-pay", w.sim.base_url));
-    w.control.add_wallet("w", yen(1_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("w", 1_000)).unwrap();
     let code = w.control.issue_code("w").unwrap();
 
     assert_eq!(
@@ -51,7 +51,7 @@ async fn a_pay_that_reached_no_api_is_declined_at_once() {
 #[tokio::test]
 async fn a_5xx_or_a_timeout_is_still_unknown() {
     let w = world().await;
-    w.control.add_wallet("w", yen(1_000)).unwrap();
+    w.control.add_wallet(&jpy_wallet("w", 1_000)).unwrap();
     for fault in [
         Fault::HttpStatus { status: 500 },
         Fault::HttpStatus { status: 503 },

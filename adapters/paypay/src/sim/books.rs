@@ -3,11 +3,14 @@
 //! with its status codes.
 use std::collections::HashMap;
 
+use kakehashi_adapter_core::sim_control::SimError;
 use rand::Rng;
 use rand::rngs::StdRng;
 
 use super::{CUSTOMER_CODE_VALID_MS, QR_VALID_MS};
 use crate::wire;
+
+mod state;
 
 pub const CODE_PREFIX: &str = "9000818188";
 const WALLETS_MAX: usize = 10_000;
@@ -132,12 +135,16 @@ impl Books {
         }
     }
 
-    pub fn add_wallet(&mut self, id: &str, yen: i64) -> Result<(), String> {
+    pub fn add_wallet(&mut self, id: &str, yen: i64) -> Result<(), SimError> {
         if id.is_empty() || id.len() > 64 || yen < 0 {
-            return Err("wallet id must be 1..=64 characters and the balance not negative".into());
+            return Err(SimError::Invalid(
+                "wallet id must be 1..=64 characters and the balance not negative".into(),
+            ));
         }
         if !self.wallets.contains_key(id) && self.wallets.len() >= WALLETS_MAX {
-            return Err("too many wallets".into());
+            return Err(SimError::Full(format!(
+                "the simulator holds {WALLETS_MAX} wallets already"
+            )));
         }
         self.wallets.insert(id.to_owned(), yen);
         Ok(())
@@ -147,9 +154,9 @@ impl Books {
         self.wallets.get(id).copied()
     }
 
-    pub fn issue_code(&mut self, wallet_id: &str, now_ms: i64) -> Result<String, String> {
+    pub fn issue_code(&mut self, wallet_id: &str, now_ms: i64) -> Result<String, SimError> {
         if !self.wallets.contains_key(wallet_id) {
-            return Err(format!("no wallet {wallet_id}"));
+            return Err(SimError::NotFound(format!("no wallet `{wallet_id}`")));
         }
         if self.codes.len() >= RECORDS_MAX {
             self.codes
@@ -230,8 +237,8 @@ impl Books {
             },
         );
         let data = wire::QrData {
-            url: format!("https://qr.paypay.ne.jp/{code_id}"),
-            deeplink: format!("paypay://payment?link_key={code_id}"),
+            url: format!("{}{code_id}", state::QR_URL_PREFIX),
+            deeplink: format!("{}{code_id}", state::QR_DEEPLINK_PREFIX),
             code_id,
             expiry_date: expires_ms / 1000,
             merchant_payment_id: request.merchant_payment_id.clone(),
@@ -256,29 +263,39 @@ impl Books {
     }
 
     /// The shown QR for `id`, if it is still waiting for a customer.
-    fn waiting_qr(&mut self, id: &str, now_ms: i64) -> Result<(), String> {
+    fn waiting_qr(&mut self, id: &str, now_ms: i64) -> Result<(), SimError> {
         let status = self
             .settle_expiry(id, now_ms)
             .map(|p| p.status)
-            .ok_or_else(|| format!("no QR for {id}"))?;
+            .ok_or_else(|| SimError::NotFound(format!("no QR for {id}")))?;
         if status != Status::Created {
-            return Err(format!("the QR is {}", status.as_str()));
+            return Err(SimError::Refused(format!("the QR is {}", status.as_str())));
         }
         Ok(())
     }
 
-    pub fn customer_pays(&mut self, id: &str, wallet_id: &str, now_ms: i64) -> Result<(), String> {
+    /// `id`: the QR's `merchantPaymentId`.
+    pub fn customer_pays(
+        &mut self,
+        id: &str,
+        wallet_id: &str,
+        now_ms: i64,
+    ) -> Result<(), SimError> {
         self.waiting_qr(id, now_ms)?;
         if self.payments.get(id).is_some_and(|p| p.abandoned) {
-            return Err("the customer walked away from this QR".into());
+            return Err(SimError::Refused(
+                "the customer walked away from this QR".into(),
+            ));
         }
         let amount = self.payments.get(id).map(|p| p.amount).unwrap_or(0);
         let balance = self
             .wallets
             .get_mut(wallet_id)
-            .ok_or_else(|| format!("no wallet {wallet_id}"))?;
+            .ok_or_else(|| SimError::NotFound(format!("no wallet `{wallet_id}`")))?;
         if *balance < amount {
-            return Err("insufficient balance: the customer cannot pay".into());
+            return Err(SimError::Refused(
+                "insufficient balance: the customer cannot pay".into(),
+            ));
         }
         *balance -= amount;
         let payment_id = self.new_payment_id();
@@ -291,7 +308,7 @@ impl Books {
         Ok(())
     }
 
-    pub fn customer_abandons(&mut self, id: &str, now_ms: i64) -> Result<(), String> {
+    pub fn customer_abandons(&mut self, id: &str, now_ms: i64) -> Result<(), SimError> {
         self.waiting_qr(id, now_ms)?;
         if let Some(p) = self.payments.get_mut(id) {
             p.abandoned = true;

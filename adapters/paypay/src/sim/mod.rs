@@ -7,6 +7,7 @@
 //! customer code. PayPay's public API has no such endpoint; the simulator serves it so a till
 //! can rehearse scanning PayPay codes, and it is not PayPay-conformant behaviour.
 mod books;
+mod control;
 mod routes;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +32,7 @@ pub const QR_VALID_MS: i64 = 5 * 60 * 1000;
 pub const CUSTOMER_CODE_VALID_MS: i64 = 5 * 60 * 1000;
 
 /// The API operations faults can target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
     CreateQr,
@@ -90,34 +91,8 @@ impl SimControl {
         self.clock.now_ms()
     }
 
-    /// Adds (or resets) a PayPay user's wallet holding `yen`.
-    pub fn add_wallet(&self, wallet_id: &str, yen: i64) -> Result<(), String> {
-        self.books().add_wallet(wallet_id, yen)
-    }
-
     pub fn balance(&self, wallet_id: &str) -> Option<i64> {
         self.books().balance(wallet_id)
-    }
-
-    /// Kakehashi extension: a 24-digit customer code (prefix 9000818188) for the wallet,
-    /// single use, valid 5 minutes.
-    pub fn issue_code(&self, wallet_id: &str) -> Result<String, String> {
-        let now = self.now_ms();
-        self.books().issue_code(wallet_id, now)
-    }
-
-    /// The simulated customer scans the shown QR for this payment and pays from a wallet.
-    pub fn customer_pays(&self, merchant_payment_id: &str, wallet_id: &str) -> Result<(), String> {
-        let now = self.now_ms();
-        self.books()
-            .customer_pays(merchant_payment_id, wallet_id, now)
-    }
-
-    /// The simulated customer walks away: the QR stays CREATED (PayPay is not told) until it
-    /// expires or the merchant deletes it, and this customer will not pay it.
-    pub fn customer_abandons(&self, merchant_payment_id: &str) -> Result<(), String> {
-        let now = self.now_ms();
-        self.books().customer_abandons(merchant_payment_id, now)
     }
 
     pub fn payment(&self, merchant_payment_id: &str) -> Option<PaymentView> {
@@ -127,14 +102,6 @@ impl SimControl {
 
     pub fn refund(&self, merchant_refund_id: &str) -> Option<RefundView> {
         self.books().refund_view(merchant_refund_id)
-    }
-
-    pub fn inject(&self, operation: Option<Operation>, fault: Fault, times: Option<u32>) {
-        self.faults.inject(operation, fault, times);
-    }
-
-    pub fn clear_faults(&self) {
-        self.faults.clear();
     }
 
     fn take_fault(&self, operation: Operation) -> Option<Fault> {
@@ -172,6 +139,7 @@ pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, Adapte
         addr,
         base_url,
         adapter_config,
+        merchant_network_id: None,
         control,
         task,
     })

@@ -1,7 +1,7 @@
 //! The simulator's HTTP surface: PayPay OPA paths, the Kakehashi extension's scan path, and
-//! `/_sim/...` controls (wallets, customer codes, the customer at a shown QR, faults). A path
-//! PayPay has no API for is answered `404 NOT_FOUND "no such API"`, as an independent
-//! implementation of PayPay's published API answered it (PayPay documents no such reply).
+//! the shared `/_sim/` control API (PayPay adds no extras to it). A path PayPay has no API
+//! for is answered `404 NOT_FOUND "no such API"`, as an independent implementation of
+//! PayPay's published API answered it (PayPay documents no such reply).
 // Early returns carry whole HTTP responses; boxing them buys nothing on a simulator.
 #![allow(clippy::result_large_err)]
 
@@ -14,8 +14,8 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use kakehashi_adapter_core::sim_control;
 use kakehashi_adapter_core::simkit::Fault;
-use serde::Deserialize;
 
 use super::books::Answer;
 use super::{BODY_BYTES_MAX, EPOCH_SKEW_MAX_S, Operation, SimControl};
@@ -33,15 +33,10 @@ pub(super) fn router(control: Arc<SimControl>) -> Router {
         .route("/v2/payments/{id}", get(details).delete(cancel))
         .route(wire::REFUNDS_PATH, post(refund))
         .route("/v2/refunds/{id}", get(refund_details))
-        .route("/_sim/wallets", post(add_wallet))
-        .route("/_sim/wallets/{id}", get(wallet))
-        .route("/_sim/wallets/{id}/codes", post(issue_code))
-        .route("/_sim/qr/{id}/pay", post(customer_pays))
-        .route("/_sim/qr/{id}/abandon", post(customer_abandons))
-        .route("/_sim/faults", post(add_fault).delete(clear_faults))
         .fallback(no_such_api)
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
-        .with_state(control)
+        .with_state(Arc::clone(&control))
+        .merge(sim_control::router(control, Router::new()))
 }
 
 fn json(status: u16, body: String) -> Response {
@@ -348,78 +343,4 @@ async fn refund_details(
         },
     )
     .await
-}
-
-#[derive(Deserialize)]
-struct NewWallet {
-    id: String,
-    balance: i64,
-}
-
-async fn add_wallet(State(c): Sim, axum::Json(w): axum::Json<NewWallet>) -> Response {
-    match c.add_wallet(&w.id, w.balance) {
-        Ok(()) => (
-            StatusCode::CREATED,
-            axum::Json(serde_json::json!({ "id": w.id })),
-        )
-            .into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
-    }
-}
-
-async fn wallet(State(c): Sim, Path(id): Path<String>) -> Response {
-    match c.balance(&id) {
-        Some(b) => axum::Json(serde_json::json!({ "id": id, "currency": "JPY", "balance": b }))
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-async fn issue_code(State(c): Sim, Path(id): Path<String>) -> Response {
-    match c.issue_code(&id) {
-        Ok(code) => (StatusCode::CREATED, axum::Json(serde_json::json!({ "code": code, "note": "Kakehashi extension: PayPay has no public customer-presented-code API" }))).into_response(),
-        Err(e) => (StatusCode::NOT_FOUND, e).into_response(),
-    }
-}
-
-#[derive(Deserialize)]
-struct Payer {
-    wallet: String,
-}
-
-async fn customer_pays(
-    State(c): Sim,
-    Path(id): Path<String>,
-    axum::Json(p): axum::Json<Payer>,
-) -> Response {
-    match c.customer_pays(&id, &p.wallet) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => (StatusCode::CONFLICT, e).into_response(),
-    }
-}
-
-async fn customer_abandons(State(c): Sim, Path(id): Path<String>) -> Response {
-    match c.customer_abandons(&id) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => (StatusCode::NOT_FOUND, e).into_response(),
-    }
-}
-
-#[derive(Deserialize)]
-struct NewFault {
-    #[serde(default)]
-    operation: Option<Operation>,
-    fault: Fault,
-    #[serde(default)]
-    times: Option<u32>,
-}
-
-async fn add_fault(State(c): Sim, axum::Json(f): axum::Json<NewFault>) -> StatusCode {
-    c.inject(f.operation, f.fault, f.times);
-    StatusCode::NO_CONTENT
-}
-
-async fn clear_faults(State(c): Sim) -> StatusCode {
-    c.clear_faults();
-    StatusCode::NO_CONTENT
 }

@@ -8,6 +8,8 @@ mod wire_fields;
 
 use std::sync::Arc;
 
+use kakehashi_adapter_core::sim_control::{Amount, NewWallet, SimError, SimulatorControl};
+
 use kakehashi_adapter_core::simkit::Fault;
 use kakehashi_adapter_core::{
     DeclineReason, ManualClock, MerchantQrRequest, MerchantRef, Money, PayOutcome, PayRequest,
@@ -135,4 +137,11 @@ fn adapter_at(w: &World, base_url: &str) -> Arc<dyn WalletNetwork> {
     kakehashi_paypay::factory()
         .build(&config, Arc::new(w.clock.clone()))
         .unwrap()
+}
+
+fn yen_wallet(id: &str, yen: i64) -> NewWallet {
+    NewWallet::new(
+        id,
+        Amount::from_minor(yen, iso_currency::Currency::JPY).unwrap(),
+    )
 }

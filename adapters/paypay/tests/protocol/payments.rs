@@ -5,7 +5,7 @@ use super::*;
 #[tokio::test]
 async fn a_dynamic_qr_is_paid_by_the_customer_then_refunded_asynchronously() {
     let w = world().await;
-    w.control.add_wallet("hanako", 5_000).unwrap();
+    w.control.add_wallet(&yen_wallet("hanako", 5_000)).unwrap();
     let shown = w
         .adapter
         .create_merchant_qr(&qr("Q1", 1_200))
@@ -17,7 +17,7 @@ async fn a_dynamic_qr_is_paid_by_the_customer_then_refunded_asynchronously() {
         PayOutcome::AwaitingCustomer { .. }
     ));
 
-    w.control.customer_pays("Q1", "hanako").unwrap();
+    w.control.pay_qr(&shown.qr_payload, "hanako").unwrap();
     let PayOutcome::Succeeded(paid) = w.adapter.query(&query("Q1", 1_200)).await else {
         panic!("not paid")
     };
@@ -63,12 +63,15 @@ async fn a_dynamic_qr_is_paid_by_the_customer_then_refunded_asynchronously() {
 #[tokio::test]
 async fn a_refund_lost_on_the_way_is_not_taken_and_sending_it_again_refunds_once() {
     let w = world().await;
-    w.control.add_wallet("jiro", 5_000).unwrap();
-    w.adapter
+    w.control.add_wallet(&yen_wallet("jiro", 5_000)).unwrap();
+    let shown = w
+        .adapter
         .create_merchant_qr(&qr("Q7", 1_000))
         .await
         .unwrap();
-    w.control.customer_pays("Q7", "jiro").unwrap();
+    // The customer's phone knows the QR by what it encodes: here, PayPay's codeId.
+    let code_id = shown.network_code_id.expect("PayPay names its QR");
+    w.control.pay_qr(&code_id, "jiro").unwrap();
     let PayOutcome::Succeeded(paid) = w.adapter.query(&query("Q7", 1_000)).await else {
         panic!("the customer paid")
     };
@@ -101,16 +104,19 @@ async fn a_refund_lost_on_the_way_is_not_taken_and_sending_it_again_refunds_once
 #[tokio::test]
 async fn an_abandoned_qr_waits_unpaid_then_expires_and_a_reversal_deletes_it() {
     let w = world().await;
-    w.control.add_wallet("taro", 5_000).unwrap();
+    w.control.add_wallet(&yen_wallet("taro", 5_000)).unwrap();
     let shown = w.adapter.create_merchant_qr(&qr("Q2", 800)).await.unwrap();
-    w.control.customer_abandons("Q2").unwrap();
+    w.control.abandon_qr(&shown.qr_payload).unwrap();
     // PayPay is not told that a customer walked away: the QR is still waiting...
     assert!(matches!(
         w.adapter.query(&query("Q2", 800)).await,
         PayOutcome::AwaitingCustomer { .. }
     ));
     // ...but nobody will pay it.
-    assert!(w.control.customer_pays("Q2", "taro").is_err());
+    assert!(matches!(
+        w.control.pay_qr(&shown.qr_payload, "taro"),
+        Err(SimError::Refused(_))
+    ));
     assert_eq!(w.control.balance("taro"), Some(5_000));
     w.clock.advance_ms(5 * 60 * 1000 + 1);
     assert_eq!(
@@ -129,7 +135,7 @@ async fn an_abandoned_qr_waits_unpaid_then_expires_and_a_reversal_deletes_it() {
         ReverseOutcome::Reversed
     );
     assert!(
-        w.control.customer_pays("Q3", "taro").is_err(),
+        w.control.pay_qr(&shown3.qr_payload, "taro").is_err(),
         "a reversed QR cannot be paid"
     );
     assert_eq!(w.control.balance("taro"), Some(5_000));
@@ -139,7 +145,7 @@ async fn an_abandoned_qr_waits_unpaid_then_expires_and_a_reversal_deletes_it() {
 #[tokio::test]
 async fn the_cpm_extension_charges_a_scanned_code_once() {
     let w = world().await;
-    w.control.add_wallet("kenji", 1_000).unwrap();
+    w.control.add_wallet(&yen_wallet("kenji", 1_000)).unwrap();
     let code = w.control.issue_code("kenji").unwrap();
     assert!(code.starts_with("9000818188") && code.len() == 24);
     let PayOutcome::Succeeded(paid) = w.adapter.pay(&scan("S1", 600, &code)).await else {
@@ -181,7 +187,7 @@ async fn the_cpm_extension_charges_a_scanned_code_once() {
 #[tokio::test]
 async fn cancel_returns_the_money_inside_the_window_and_is_refused_after() {
     let w = world().await;
-    w.control.add_wallet("yuki", 3_000).unwrap();
+    w.control.add_wallet(&yen_wallet("yuki", 3_000)).unwrap();
     let code = w.control.issue_code("yuki").unwrap();
     assert!(matches!(
         w.adapter.pay(&scan("C1", 1_000, &code)).await,
@@ -215,7 +221,7 @@ async fn cancel_returns_the_money_inside_the_window_and_is_refused_after() {
 #[tokio::test]
 async fn transport_failures_are_unknown_and_declines_pass_through() {
     let w = world().await;
-    w.control.add_wallet("aoi", 10_000).unwrap();
+    w.control.add_wallet(&yen_wallet("aoi", 10_000)).unwrap();
     for fault in [
         Fault::HttpStatus { status: 500 },
         Fault::HttpStatus { status: 503 },
@@ -332,9 +338,9 @@ async fn the_simulator_refuses_tampered_replayed_and_stale_requests() {
 #[tokio::test]
 async fn a_refused_query_is_unknown_and_a_paid_qr_is_cancelled_with_its_code_deleted() {
     let w = world().await;
-    w.control.add_wallet("mio", 5_000).unwrap();
+    w.control.add_wallet(&yen_wallet("mio", 5_000)).unwrap();
     let shown = w.adapter.create_merchant_qr(&qr("Q9", 700)).await.unwrap();
-    w.control.customer_pays("Q9", "mio").unwrap();
+    w.control.pay_qr(&shown.qr_payload, "mio").unwrap();
     // A query PayPay refuses says nothing about the money: never a decline.
     w.control.inject(
         Some(Operation::Details),

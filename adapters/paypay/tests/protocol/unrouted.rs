@@ -16,7 +16,7 @@ fn unsupported(network_code: &str) -> PayOutcome {
 #[tokio::test]
 async fn a_paypay_without_the_scan_extension_declines_the_scan_at_once() {
     let w = world().await;
-    w.control.add_wallet("kenji", 1_000).unwrap();
+    w.control.add_wallet(&yen_wallet("kenji", 1_000)).unwrap();
     let code = w.control.issue_code("kenji").unwrap();
     w.control.serve_scan_extension(false);
 
@@ -44,7 +44,7 @@ async fn a_paypay_without_the_scan_extension_declines_the_scan_at_once() {
 #[tokio::test]
 async fn every_create_that_reached_no_api_is_final_and_5xx_stays_unknown() {
     let w = world().await;
-    w.control.add_wallet("aoi", 1_000).unwrap();
+    w.control.add_wallet(&yen_wallet("aoi", 1_000)).unwrap();
     let astray = adapter_at(&w, &format!("{}/not-paypay", w.sim.base_url));
     let code = w.control.issue_code("aoi").unwrap();
     assert_eq!(

@@ -70,14 +70,14 @@ fn bodiless(received: &Received) -> (&str, &str) {
 #[tokio::test]
 async fn every_request_carries_exactly_the_documented_fields() {
     let w = world().await;
-    w.control.add_wallet("hanako", 5_000).unwrap();
+    w.control.add_wallet(&yen_wallet("hanako", 5_000)).unwrap();
     let shown = w
         .adapter
         .create_merchant_qr(&qr("W1", 1_000))
         .await
         .unwrap();
     assert_eq!(fields(&last(&w, wire::CODES_PATH)), set(QR_FIELDS));
-    w.control.customer_pays("W1", "hanako").unwrap();
+    w.control.pay_qr(&shown.qr_payload, "hanako").unwrap();
     let PayOutcome::Succeeded(paid) = w.adapter.query(&query("W1", 1_000)).await else {
         panic!("the QR was not paid")
     };
@@ -126,7 +126,7 @@ async fn every_request_carries_exactly_the_documented_fields() {
 #[tokio::test]
 async fn the_terminals_store_is_sent_as_store_id_and_omitted_when_unknown() {
     let w = world().await;
-    w.control.add_wallet("kenji", 5_000).unwrap();
+    w.control.add_wallet(&yen_wallet("kenji", 5_000)).unwrap();
     w.adapter.create_merchant_qr(&qr("W4", 100)).await.unwrap();
     let body: serde_json::Value = serde_json::from_slice(&last(&w, wire::CODES_PATH).body).unwrap();
     assert_eq!(

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use iso_currency::Currency;
+use kakehashi_adapter_core::sim_control::SimError;
 use rand::Rng;
 use rand::rngs::StdRng;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -11,20 +12,29 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use super::{AUTH_CODE_VALID_MS, AUTO_REVOKE_MS, REVERSE_NOT_BEFORE_MS};
 use crate::xml::Fields;
 
+mod state;
+
 const WALLETS_MAX: usize = 10_000;
 const RECORDS_MAX: usize = 200_000;
 const CST_OFFSET_MINUTES: i64 = 8 * 60;
 
 /// Which WeChat wallet a customer has: mainland (pays CNY, codes 10-14) or Hong Kong
 /// (pays HKD, codes 15; accepted by fusion institutions, which Japan allows).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WalletKind {
     Mainland,
     HongKong,
 }
 
 impl WalletKind {
-    fn currency(self) -> Currency {
+    /// The control API's name for the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mainland => "mainland",
+            Self::HongKong => "hong_kong",
+        }
+    }
+    pub fn currency(self) -> Currency {
         match self {
             Self::Mainland => Currency::CNY,
             Self::HongKong => Currency::HKD,
@@ -193,12 +203,16 @@ impl Books {
         kind: WalletKind,
         balance: i64,
         pin_entry_ms: Option<i64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), SimError> {
         if id.is_empty() || id.len() > 64 || balance < 0 {
-            return Err("wallet id must be 1..=64 characters and the balance not negative".into());
+            return Err(SimError::Invalid(
+                "wallet id must be 1..=64 characters and the balance not negative".into(),
+            ));
         }
         if !self.wallets.contains_key(id) && self.wallets.len() >= WALLETS_MAX {
-            return Err("too many wallets".into());
+            return Err(SimError::Full(format!(
+                "the simulator holds {WALLETS_MAX} wallets already"
+            )));
         }
         self.wallets.insert(
             id.to_owned(),
@@ -215,12 +229,12 @@ impl Books {
         self.wallets.get(id).map(|w| w.balance)
     }
 
-    pub fn issue_code(&mut self, wallet_id: &str, now_ms: i64) -> Result<String, String> {
+    pub fn issue_code(&mut self, wallet_id: &str, now_ms: i64) -> Result<String, SimError> {
         let prefix = self
             .wallets
             .get(wallet_id)
             .map(|w| w.kind.code_prefix())
-            .ok_or_else(|| format!("no wallet {wallet_id}"))?;
+            .ok_or_else(|| SimError::NotFound(format!("no wallet `{wallet_id}`")))?;
         if self.codes.len() >= RECORDS_MAX {
             self.codes
                 .retain(|_, c| !c.used && now_ms - c.issued_ms <= AUTH_CODE_VALID_MS);

@@ -4,11 +4,13 @@
 //! enter the PIN, auto-revoke of unpaid orders at 45 s, reversal not before 15 s, FX to the
 //! wallet's currency with `rate` ×10^8, asynchronous refunds bounded by the paid amount.
 mod books;
+mod control;
 mod routes;
 mod tls;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use kakehashi_adapter_core::sim_control::SimError;
 use kakehashi_adapter_core::simkit::{Fault, Faults, ReplayGuard};
 use kakehashi_adapter_core::wiretap::Wiretap;
 use kakehashi_adapter_core::{AdapterError, Clock, RunningSimulator, SimulatorOptions};
@@ -28,7 +30,7 @@ pub const REVERSE_NOT_BEFORE_MS: i64 = 15_000;
 /// Auth codes refresh about once a minute.
 pub const AUTH_CODE_VALID_MS: i64 = 60_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
     Micropay,
@@ -72,13 +74,18 @@ impl SimControl {
     }
 
     /// Registers a merchant (`sub_mch_id`) under the simulated institution.
-    pub fn add_sub_merchant(&self, sub_mch_id: &str) -> Result<(), String> {
-        if sub_mch_id.is_empty() || !sub_mch_id.chars().all(|c| c.is_ascii_digit()) {
-            return Err("sub_mch_id is digits".into());
+    pub fn add_sub_merchant(&self, sub_mch_id: &str) -> Result<(), SimError> {
+        if sub_mch_id.is_empty()
+            || sub_mch_id.len() > 32
+            || !sub_mch_id.chars().all(|c| c.is_ascii_digit())
+        {
+            return Err(SimError::Invalid("sub_mch_id is 1..=32 digits".into()));
         }
         let mut known = self.sub_merchants.lock().unwrap_or_else(|p| p.into_inner());
         if known.len() >= SUB_MERCHANTS_MAX {
-            return Err("too many sub-merchants".into());
+            return Err(SimError::Full(format!(
+                "the simulator holds {SUB_MERCHANTS_MAX} sub-merchants already"
+            )));
         }
         known.insert(sub_mch_id.to_owned());
         Ok(())
@@ -99,28 +106,8 @@ impl SimControl {
         self.clock.now_ms()
     }
 
-    /// Adds (or resets) a customer's wallet: mainland (CNY) or Hong Kong (HKD), balance in
-    /// minor units (fen / cents). `pin_entry_ms`: the customer must enter a PIN and takes
-    /// this long (`None`: pays at once; `Some(i64::MAX)`: never finishes).
-    pub fn add_wallet(
-        &self,
-        wallet_id: &str,
-        kind: WalletKind,
-        balance_minor: i64,
-        pin_entry_ms: Option<i64>,
-    ) -> Result<(), String> {
-        self.books()
-            .add_wallet(wallet_id, kind, balance_minor, pin_entry_ms)
-    }
-
     pub fn balance(&self, wallet_id: &str) -> Option<i64> {
         self.books().balance(wallet_id)
-    }
-
-    /// A fresh 18-digit payment code for the wallet: prefix 13 (mainland) or 15 (HK).
-    pub fn issue_code(&self, wallet_id: &str) -> Result<String, String> {
-        let now = self.now_ms();
-        self.books().issue_code(wallet_id, now)
     }
 
     pub fn order(&self, out_trade_no: &str) -> Option<OrderView> {
@@ -138,14 +125,6 @@ impl SimControl {
     /// How long reverse is allowed after an order (default: seven days).
     pub fn set_reverse_window(&self, window: books::ReverseWindow) {
         self.books().set_reverse_window(window);
-    }
-
-    pub fn inject(&self, operation: Option<Operation>, fault: Fault, times: Option<u32>) {
-        self.faults.inject(operation, fault, times);
-    }
-
-    pub fn clear_faults(&self) {
-        self.faults.clear();
     }
 
     fn take_fault(&self, operation: Operation) -> Option<Fault> {
@@ -188,6 +167,7 @@ pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, Adapte
         addr,
         base_url,
         adapter_config,
+        merchant_network_id: Some(SIM_SUB_MCH_ID.into()),
         control,
         task,
     })

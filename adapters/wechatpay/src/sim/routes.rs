@@ -1,20 +1,19 @@
 //! The simulator's HTTPS surface: WeChat Pay's v2 paths over TLS (client certificate
-//! required on `/secapi/`), and `/_sim/...` controls (wallets, codes, faults).
+//! required on `/secapi/`), and the shared `/_sim/` control API with WeChat Pay's extras.
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
+use kakehashi_adapter_core::sim_control;
 use kakehashi_adapter_core::simkit::Fault;
-use serde::Deserialize;
 use tokio::net::TcpListener;
 
-use super::books::WalletKind;
 use super::{Operation, SIM_APPID, SIM_MCH_ID, SimControl};
 use crate::sign::{self, SignType};
 use crate::xml::{self, Fields};
@@ -35,14 +34,9 @@ fn router(control: Arc<SimControl>) -> Router {
         .route("/pay/refundquery", post(api))
         .route("/secapi/pay/reverse", post(api))
         .route("/secapi/pay/refund", post(api))
-        .route("/_sim/wallets", post(add_wallet))
-        .route("/_sim/wallets/{id}", get(wallet))
-        .route("/_sim/wallets/{id}/codes", post(issue_code))
-        .route("/_sim/faults", post(add_fault).delete(clear_faults))
-        .route("/_sim/refund-pool", post(set_refund_pool))
-        .route("/_sim/sub-merchants", post(add_sub_merchant))
         .layer(DefaultBodyLimit::max(xml::XML_BYTES_MAX))
-        .with_state(control)
+        .with_state(Arc::clone(&control))
+        .merge(sim_control::router(control, super::control::extras()))
 }
 
 /// Accepts TLS connections, noting per connection whether a client certificate came.
@@ -242,84 +236,4 @@ fn business_fail_unsigned(c: &SimControl, code: &str) -> Response {
     let signature = sign::sign(&f, &c.api_key, SignType::HmacSha256);
     f.insert("sign".into(), signature);
     xml_response(&f)
-}
-
-#[derive(Deserialize)]
-struct NewWallet {
-    id: String,
-    kind: WalletKind,
-    balance_minor: i64,
-    #[serde(default)]
-    pin_entry_ms: Option<i64>,
-}
-
-async fn add_wallet(State(c): Sim, axum::Json(w): axum::Json<NewWallet>) -> Response {
-    match c.add_wallet(&w.id, w.kind, w.balance_minor, w.pin_entry_ms) {
-        Ok(()) => StatusCode::CREATED.into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
-    }
-}
-
-async fn wallet(State(c): Sim, Path(id): Path<String>) -> Response {
-    match c.balance(&id) {
-        Some(b) => axum::Json(serde_json::json!({ "id": id, "balance_minor": b })).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-async fn issue_code(State(c): Sim, Path(id): Path<String>) -> Response {
-    match c.issue_code(&id) {
-        Ok(code) => (
-            StatusCode::CREATED,
-            axum::Json(serde_json::json!({ "auth_code": code })),
-        )
-            .into_response(),
-        Err(e) => (StatusCode::NOT_FOUND, e).into_response(),
-    }
-}
-
-#[derive(Deserialize)]
-struct NewFault {
-    #[serde(default)]
-    operation: Option<Operation>,
-    fault: Fault,
-    #[serde(default)]
-    times: Option<u32>,
-}
-
-async fn add_fault(State(c): Sim, axum::Json(f): axum::Json<NewFault>) -> StatusCode {
-    c.inject(f.operation, f.fault, f.times);
-    StatusCode::NO_CONTENT
-}
-
-async fn clear_faults(State(c): Sim) -> StatusCode {
-    c.clear_faults();
-    StatusCode::NO_CONTENT
-}
-
-/// `{"id": "1900000110"}` registers a merchant under the simulated institution.
-#[derive(serde::Deserialize)]
-struct SubMerchant {
-    id: String,
-}
-
-async fn add_sub_merchant(
-    State(c): Sim,
-    axum::Json(merchant): axum::Json<SubMerchant>,
-) -> Response {
-    match c.add_sub_merchant(&merchant.id) {
-        Ok(()) => StatusCode::CREATED.into_response(),
-        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
-    }
-}
-
-/// `{"fen": 5000}` limits today's CNY refund pool; `{"fen": null}` lifts the limit.
-#[derive(serde::Deserialize)]
-struct RefundPool {
-    fen: Option<i64>,
-}
-
-async fn set_refund_pool(State(c): Sim, axum::Json(pool): axum::Json<RefundPool>) -> StatusCode {
-    c.set_refund_pool(pool.fen);
-    StatusCode::NO_CONTENT
 }

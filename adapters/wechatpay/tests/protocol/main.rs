@@ -9,6 +9,8 @@ mod wire_fields;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use kakehashi_adapter_core::sim_control::{Amount, NewWallet, SimulatorControl};
+
 use kakehashi_adapter_core::simkit::Fault;
 use kakehashi_adapter_core::{
     DeclineReason, ManualClock, MerchantRef, Money, PayOutcome, PayRequest, PaymentCode,
@@ -127,4 +129,14 @@ fn adapter_at(w: &World, base_url: &str) -> Arc<dyn WalletNetwork> {
     kakehashi_wechatpay::factory()
         .build(&config, Arc::new(w.clock.clone()))
         .unwrap()
+}
+
+/// A test customer's wallet of this kind; `pin_entry_ms`: how long the PIN takes.
+fn wallet(id: &str, kind: WalletKind, minor: i64, pin_entry_ms: Option<u64>) -> NewWallet {
+    let balance = Amount::from_minor(minor, kind.currency()).unwrap();
+    let wallet = NewWallet::new(id, balance).kind(kind.as_str());
+    match pin_entry_ms {
+        Some(ms) => wallet.confirm_after_ms(ms),
+        None => wallet,
+    }
 }

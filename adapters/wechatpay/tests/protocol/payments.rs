@@ -2,11 +2,12 @@
 //! simulator's refusals.
 use super::*;
 
+
 #[tokio::test]
 async fn quick_pay_from_a_mainland_wallet_records_the_cny_amount_and_rate() {
     let w = world().await;
     w.control
-        .add_wallet("li", WalletKind::Mainland, 100_000, None)
+        .add_wallet(&wallet("li", WalletKind::Mainland, 100_000, None))
         .unwrap();
     let code = w.control.issue_code("li").unwrap();
     assert!(code.starts_with("13") && code.len() == 18);
@@ -34,7 +35,7 @@ async fn quick_pay_from_a_mainland_wallet_records_the_cny_amount_and_rate() {
 async fn a_customer_slow_to_enter_the_pin_is_awaited_then_paid() {
     let w = world().await;
     w.control
-        .add_wallet("wang", WalletKind::Mainland, 100_000, Some(8_000))
+        .add_wallet(&wallet("wang", WalletKind::Mainland, 100_000, Some(8_000)))
         .unwrap();
     let code = w.control.issue_code("wang").unwrap();
     assert!(matches!(
@@ -58,7 +59,12 @@ async fn a_customer_slow_to_enter_the_pin_is_awaited_then_paid() {
 async fn a_payment_that_never_resolves_is_reversed_after_15_seconds_and_no_money_moves() {
     let w = world().await;
     w.control
-        .add_wallet("zhao", WalletKind::Mainland, 50_000, Some(i64::MAX))
+        .add_wallet(&wallet(
+            "zhao",
+            WalletKind::Mainland,
+            50_000,
+            Some(u64::MAX),
+        ))
         .unwrap();
     let code = w.control.issue_code("zhao").unwrap();
     assert!(matches!(
@@ -110,7 +116,7 @@ async fn a_payment_that_never_resolves_is_reversed_after_15_seconds_and_no_money
 async fn reversing_a_paid_order_returns_the_money_and_refunds_complete_asynchronously() {
     let w = world().await;
     w.control
-        .add_wallet("chen", WalletKind::HongKong, 100_000, None)
+        .add_wallet(&wallet("chen", WalletKind::HongKong, 100_000, None))
         .unwrap();
     let code = w.control.issue_code("chen").unwrap();
     assert!(code.starts_with("15"));
@@ -165,7 +171,7 @@ async fn reversing_a_paid_order_returns_the_money_and_refunds_complete_asynchron
 async fn a_refund_the_cny_pool_cannot_cover_is_not_taken_until_sent_again() {
     let w = world().await;
     w.control
-        .add_wallet("mei", WalletKind::Mainland, 100_000, None)
+        .add_wallet(&wallet("mei", WalletKind::Mainland, 100_000, None))
         .unwrap();
     let code = w.control.issue_code("mei").unwrap();
     assert!(matches!(
@@ -212,7 +218,7 @@ async fn past_the_reverse_window_wechat_refuses_and_says_refund() {
     let w = world().await;
     w.control.set_reverse_window(ReverseWindow::SameDay);
     w.control
-        .add_wallet("lin", WalletKind::Mainland, 100_000, None)
+        .add_wallet(&wallet("lin", WalletKind::Mainland, 100_000, None))
         .unwrap();
     let code = w.control.issue_code("lin").unwrap();
     assert!(matches!(
@@ -249,7 +255,7 @@ async fn an_md5_configured_adapter_pays_and_the_simulator_checks_md5() {
         .build(&config, Arc::new(w.clock.clone()))
         .unwrap();
     w.control
-        .add_wallet("hu", WalletKind::Mainland, 100_000, None)
+        .add_wallet(&wallet("hu", WalletKind::Mainland, 100_000, None))
         .unwrap();
     let code = w.control.issue_code("hu").unwrap();
     assert!(matches!(
@@ -276,7 +282,7 @@ async fn an_md5_configured_adapter_pays_and_the_simulator_checks_md5() {
 async fn an_unregistered_sub_merchant_and_a_reused_order_number_are_refused() {
     let w = world().await;
     w.control
-        .add_wallet("gao", WalletKind::Mainland, 100_000, None)
+        .add_wallet(&wallet("gao", WalletKind::Mainland, 100_000, None))
         .unwrap();
     let mut stranger = pay("S1", "1000", &w.control.issue_code("gao").unwrap());
     stranger.merchant.network_merchant_id = Some("1900000999".into());
@@ -298,7 +304,7 @@ async fn an_unregistered_sub_merchant_and_a_reused_order_number_are_refused() {
     // Our own order number again, for an order that did not succeed: OUT_TRADE_NO_USED,
     // which means "ask before deciding", never a second charge.
     w.control
-        .add_wallet("poor", WalletKind::Mainland, 100, None)
+        .add_wallet(&wallet("poor", WalletKind::Mainland, 100, None))
         .unwrap();
     assert!(matches!(
         w.adapter
@@ -330,10 +336,10 @@ async fn an_order_wechat_never_received_is_not_received_not_unknown() {
 async fn every_error_class_maps_to_its_outcome() {
     let w = world().await;
     w.control
-        .add_wallet("poor", WalletKind::Mainland, 100, None)
+        .add_wallet(&wallet("poor", WalletKind::Mainland, 100, None))
         .unwrap();
     w.control
-        .add_wallet("rich", WalletKind::Mainland, 1_000_000, None)
+        .add_wallet(&wallet("rich", WalletKind::Mainland, 1_000_000, None))
         .unwrap();
     let declined = |o: PayOutcome| match o {
         PayOutcome::Declined {

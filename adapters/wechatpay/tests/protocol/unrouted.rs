@@ -7,7 +7,7 @@ use super::*;
 async fn a_micropay_that_reached_no_api_is_declined_at_once() {
     let w = world().await;
     w.control
-        .add_wallet("li", WalletKind::Mainland, 1_000_000, None)
+        .add_wallet(&wallet("li", WalletKind::Mainland, 1_000_000, None))
         .unwrap();
     let code = w.control.issue_code("li").unwrap();
     let astray = adapter_at(&w, &format!("{}/not-wechat-pay", w.sim.base_url));

@@ -65,7 +65,7 @@ fn last(w: &World, path: &str) -> Received {
 async fn every_request_carries_exactly_the_documented_fields() {
     let w = world().await;
     w.control
-        .add_wallet("li", WalletKind::Mainland, 1_000_000, None)
+        .add_wallet(&wallet("li", WalletKind::Mainland, 1_000_000, None))
         .unwrap();
     let code = w.control.issue_code("li").unwrap();
     assert!(matches!(
