@@ -88,6 +88,30 @@ impl Networks {
         Ok(Self { by_id, codes })
     }
 
+    /// Every merchant accepting a network that needs the merchant's own id there (WeChat
+    /// Pay `sub_mch_id`) has one in `[merchants.network_ids]`: found at start, not by
+    /// declining each payment with MERCHANT_NOT_ENABLED.
+    pub fn check_merchant_ids(
+        &self,
+        merchants: &[crate::config::MerchantConfig],
+    ) -> Result<(), ConfigError> {
+        for merchant in merchants {
+            for network in merchant.networks.iter().filter_map(|n| self.by_id.get(n)) {
+                let (id, profile) = (&network.profile.id, &network.profile);
+                if let Some(key) = &profile.merchant_id_required
+                    && !merchant.network_ids.contains_key(id)
+                {
+                    return Err(ConfigError::Invalid(format!(
+                        "merchant `{}` accepts {id}, which needs the merchant's {key}: set \
+                         `{id} = \"...\"` under [merchants.network_ids] for `{}`",
+                        merchant.id, merchant.id
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn get(&self, id: &str) -> Option<&Network> {
         self.by_id.get(id)
     }

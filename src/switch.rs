@@ -60,9 +60,10 @@ impl Switch {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartError> {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let store: Arc<dyn Store> = Arc::new(SqlStore::connect(&config.store_url).await?);
         let settings = config.network_settings()?;
         let networks = Networks::build(&settings, Arc::clone(&clock))?;
+        networks.check_merchant_ids(&config.merchants)?;
+        let store: Arc<dyn Store> = Arc::new(SqlStore::connect(&config.store_url).await?);
         store
             .sync_merchants(&merchant_rows(&config), &terminal_rows(&config))
             .await?;
@@ -75,6 +76,12 @@ impl Switch {
                 category_code: m.category_code.clone(),
                 networks: m.networks.clone(),
                 network_ids: m.network_ids.clone(),
+                stores: config
+                    .terminals
+                    .iter()
+                    .filter(|t| t.merchant_id == m.id && !t.store_id.is_empty())
+                    .map(|t| (t.id.clone(), t.store_id.clone()))
+                    .collect(),
             })
             .collect();
         let auth = Authenticator::new(config.terminals.iter().filter_map(|t| {

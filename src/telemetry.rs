@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde::Deserialize;
 use tracing_subscriber::fmt::MakeWriter;
@@ -30,6 +31,7 @@ pub enum LogFormat {
 /// Keeps the exporter alive; call [`Telemetry::shutdown`] before exit to flush spans.
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
+    meters: Option<SdkMeterProvider>,
 }
 
 pub fn init(config: &TelemetryConfig, default_filter: &str) -> Result<Telemetry, String> {
@@ -43,9 +45,22 @@ pub fn init(config: &TelemetryConfig, default_filter: &str) -> Result<Telemetry,
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let fmt = fmt_layer(config.log_format, std::io::stderr, ansi);
     let mut provider = None;
+    let mut meters = None;
     let otel = match &config.otlp_endpoint {
         None => None,
         Some(endpoint) => {
+            // Metrics (operator alarms, ...) go to the same collector; until a provider is
+            // installed the instruments are no-ops.
+            let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint.clone())
+                .build()
+                .map_err(|e| format!("OTLP metric exporter: {e}"))?;
+            let mp = SdkMeterProvider::builder()
+                .with_periodic_exporter(metric_exporter)
+                .build();
+            opentelemetry::global::set_meter_provider(mp.clone());
+            meters = Some(mp);
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
                 .with_endpoint(endpoint.clone())
@@ -65,7 +80,7 @@ pub fn init(config: &TelemetryConfig, default_filter: &str) -> Result<Telemetry,
         .with(otel)
         .try_init()
         .map_err(|e| e.to_string())?;
-    Ok(Telemetry { provider })
+    Ok(Telemetry { provider, meters })
 }
 
 /// The log-line layer, writing to `writer`; `ansi` only matters for text.
@@ -93,6 +108,9 @@ impl Telemetry {
         if let Some(provider) = self.provider {
             // shutdown() blocks while it flushes.
             let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+        }
+        if let Some(meters) = self.meters {
+            let _ = tokio::task::spawn_blocking(move || meters.shutdown()).await;
         }
     }
 }

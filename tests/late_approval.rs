@@ -72,6 +72,7 @@ impl SlowNetwork {
                     reverse_not_before: Duration::ZERO,
                     call_timeout: CALL_TIMEOUT,
                 },
+                merchant_id_required: None,
             },
             script: Mutex::new(script),
             gate: Semaphore::new(0),
@@ -177,6 +178,7 @@ async fn two_instances(url: &str, network: Arc<SlowNetwork>) -> (Payments, Payme
             category_code: "5812".into(),
             networks: vec!["slow".into()],
             network_ids: Default::default(),
+            stores: Default::default(),
         };
         let limits = Limits {
             pay_wait_ms: 200,

@@ -47,6 +47,7 @@ fn payment(id: &str, order: &str, amount: &str) -> PaymentRecord {
 
 fn refund(id: &str, key: &str, payment_id: &str, amount: &str) -> RefundRecord {
     RefundRecord {
+        send_count: 0,
         refund_id: id.into(),
         merchant_id: "m1".into(),
         merchant_refund_id: ClientKey::parse(key).unwrap(),
@@ -134,28 +135,54 @@ async fn exercise(store: &SqlStore) {
     // Refund reservations never exceed the amount.
     assert_eq!(
         store
-            .insert_refund(&refund("r1", "ref-1", "pay1", "600"))
+            .insert_refund(&refund("r1", "ref-1", "pay1", "600"), (&owner("test"), 0))
             .await
             .unwrap(),
         InsertRefund::Inserted
     );
     assert_eq!(
         store
-            .insert_refund(&refund("r2", "ref-2", "pay1", "500"))
+            .insert_refund(&refund("r2", "ref-2", "pay1", "500"), (&owner("test"), 0))
             .await
             .unwrap(),
         InsertRefund::NotRefundable
     );
     assert!(matches!(
         store
-            .insert_refund(&refund("r3", "ref-1", "pay1", "600"))
+            .insert_refund(&refund("r3", "ref-1", "pay1", "600"), (&owner("test"), 0))
             .await
             .unwrap(),
         InsertRefund::Existing(_)
     ));
     let reserved = store.payment("pay1").await.unwrap().unwrap();
     assert_eq!(reserved.refund_reserved_minor, 600);
-    assert_eq!(store.pending_refunds("", 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .pending_refunds(&owner("x"), 10, "", 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Refunds are leased like payments: a held lease hides it from recovery, and the send
+    // count only moves for the holder.
+    let (a, b) = (owner("a"), owner("b"));
+    assert!(store.take_refund_lease("r1", &a, 10, 500).await.unwrap());
+    assert!(!store.take_refund_lease("r1", &b, 20, 600).await.unwrap());
+    assert!(
+        store
+            .pending_refunds(&b, 20, "", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.count_refund_send("r1", &b).await.unwrap(), None);
+    assert_eq!(store.count_refund_send("r1", &a).await.unwrap(), Some(1));
+    assert_eq!(store.count_refund_send("r1", &a).await.unwrap(), Some(2));
+    store.release_refund_lease("r1", &a).await.unwrap();
+    let pending = store.pending_refunds(&b, 20, "", 10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].send_count, 2, "counted durably");
 
     // Leases: one owner at a time until expiry.
     let (a, b) = (owner("a"), owner("b"));

@@ -139,6 +139,9 @@ pub struct RefundRecord {
     pub network_code: Option<String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// How often the refund was sent to the network, counted before each send: where the
+    /// network has no refund id, this bounds the re-sends across restarts.
+    pub send_count: i64,
 }
 
 // === impl RefundRecord ===
@@ -167,6 +170,7 @@ impl RefundRecord {
             network_code: None,
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
+            send_count: 0,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! The store is the source of truth. In-memory maps here are caches of who is working on
 //! what (drivers, watchers); losing them loses nothing, because recovery rebuilds the work
 //! from the store.
+mod alarms;
 mod cancel;
 mod commands;
 mod driver;
@@ -44,6 +45,9 @@ pub struct Merchant {
     pub category_code: String,
     pub networks: Vec<String>,
     pub network_ids: BTreeMap<String, String>,
+    /// The store each of the merchant's terminals stands in (terminal id -> store id), sent
+    /// to networks that have a store field.
+    pub stores: BTreeMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -61,8 +65,6 @@ struct Inner {
     owner: LeaseOwner,
     /// Payments this instance is driving, with a bell to ring when the terminal cancels.
     active: DashMap<String, Arc<Notify>>,
-    /// Refunds a request here is driving; recovery leaves them alone.
-    active_refunds: DashMap<String, ()>,
     /// When each pending refund was last sent and may be sent again (see `refund.rs`).
     refund_sends: DashMap<String, refund::RefundSends>,
     /// Where the next recovery pass resumes paging payments in doubt and pending refunds.
@@ -71,6 +73,7 @@ struct Inner {
     watchers: DashMap<String, tokio::sync::watch::Sender<PaymentView>>,
     in_flight: Arc<Semaphore>,
     watch_slots: Arc<Semaphore>,
+    alarms: alarms::Alarms,
 }
 
 impl std::fmt::Debug for Payments {
@@ -101,12 +104,12 @@ impl Payments {
             merchants: merchants.into_iter().map(|m| (m.id.clone(), m)).collect(),
             owner: LeaseOwner::new(instance_name, &crate::domain::new_id("boot")),
             active: DashMap::new(),
-            active_refunds: DashMap::new(),
             refund_sends: DashMap::new(),
             recovery_cursors: std::sync::Mutex::new(recovery::Cursors::default()),
             watchers: DashMap::new(),
             in_flight: Arc::new(Semaphore::new(limits.payments_in_flight_max)),
             watch_slots: Arc::new(Semaphore::new(limits.watchers_max)),
+            alarms: alarms::Alarms::new(),
             limits,
         };
         Self {
@@ -120,6 +123,11 @@ impl Payments {
 
     pub fn networks(&self) -> &Networks {
         &self.inner.networks
+    }
+
+    /// Operator alarms logged since start (each subject once per repeat interval).
+    pub fn operator_alarms(&self) -> u64 {
+        self.inner.alarms.raised()
     }
 
     fn now_ms(&self) -> i64 {
@@ -143,7 +151,9 @@ impl Payments {
             category_code: merchant
                 .map(|m| m.category_code.clone())
                 .unwrap_or_default(),
-            store_id: String::new(),
+            store_id: merchant
+                .and_then(|m| m.stores.get(&payment.terminal_id).cloned())
+                .unwrap_or_default(),
             terminal_id: payment.terminal_id.clone(),
         }
     }
@@ -175,7 +185,7 @@ impl Payments {
         event: crate::domain::Event,
         detail: String,
         paid: &kakehashi_adapter_core::Paid,
-        refund: &crate::domain::RefundRecord,
+        (refund, lease_until): (&crate::domain::RefundRecord, i64),
     ) -> Result<(), PayError> {
         let (next, record) = self
             .next_state(payment, event, detail, |p| {
@@ -185,7 +195,7 @@ impl Payments {
             .await?;
         self.inner
             .store
-            .update_payment_with_refund(&next, &record, refund)
+            .update_payment_with_refund(&next, &record, refund, (&self.inner.owner, lease_until))
             .await?;
         self.commit_transition(payment, next, &record).await;
         Ok(())

@@ -70,7 +70,7 @@ impl Payments {
         let refunds = match self
             .inner
             .store
-            .pending_refunds(&after, RECOVERY_BATCH_MAX)
+            .pending_refunds(&self.inner.owner, self.now_ms(), &after, RECOVERY_BATCH_MAX)
             .await
         {
             Ok(r) => r,
@@ -84,38 +84,8 @@ impl Payments {
             refunds.last().map(|r| r.refund_id.as_str()),
             refunds.len(),
         );
-        let deadline_ms = i64::try_from(self.inner.limits.refund_deadline_ms).unwrap_or(i64::MAX);
         for refund in refunds {
-            if self.inner.active_refunds.contains_key(&refund.refund_id) {
-                continue;
-            }
-            let Ok(payment) = self.reload(&refund.payment_id).await else {
-                continue;
-            };
-            let Some(network) = self.inner.networks.get(&payment.network).cloned() else {
-                continue;
-            };
-            if !network.profile.capabilities.refund_query {
-                if self.now_ms() - refund.created_at_ms > deadline_ms {
-                    tracing::error!(refund_id = %refund.refund_id, network = %payment.network, "Refund outcome unknown and the network cannot be asked; operator must act");
-                }
-                continue;
-            }
-            let request = kakehashi_adapter_core::RefundRequest {
-                payment_id: payment.payment_id.clone(),
-                refund_id: refund.refund_id.clone(),
-                merchant: self.merchant_ref(&payment),
-                payment_amount: payment.amount,
-                amount: refund.amount,
-                network_txn_id: payment.network_txn_id.clone(),
-                reason: refund.reason.clone(),
-                known_network_refund_ids: Vec::new(),
-            };
-            let outcome = self.query_or_resend_refund(&network, &request).await;
-            self.report_if_overdue(&refund, &outcome);
-            if let Err(e) = self.settle_refund(refund, &outcome).await {
-                tracing::warn!(error = %e, "Refund recovery step failed");
-            }
+            self.recover_refund(refund).await;
         }
     }
 

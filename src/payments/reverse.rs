@@ -7,6 +7,7 @@ use kakehashi_adapter_core::{PayOutcome, ReverseOutcome, ReverseRequest};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
+use super::alarms::AlarmKind;
 use super::driver::{Doubt, outcome_name};
 use super::lease::CallKind;
 use super::{PayError, Payments};
@@ -123,7 +124,12 @@ impl Payments {
                 }
             }
         }
-        tracing::error!(payment_id, "Reversal attempts exhausted; operator must act");
+        self.inner.alarms.raise(
+            AlarmKind::ReversalExhausted,
+            payment_id,
+            self.now_ms(),
+            "Reversal attempts exhausted; the payment stays REVERSING",
+        );
         Ok(())
     }
 
@@ -195,7 +201,17 @@ impl Payments {
                     .await
             }
             other => {
-                tracing::error!(payment_id, network_code = %network_code, detail = %detail, outcome = outcome_name(&other), "Network refused reversal and does not say where the money is; operator must act");
+                let message = format!(
+                    "{} refused the reversal ({network_code}: {detail}) and its query answered {}, so nobody can tell where the money is",
+                    network.profile.display_name,
+                    outcome_name(&other)
+                );
+                self.inner.alarms.raise(
+                    AlarmKind::ReversalRefusedUnknown,
+                    &payment_id,
+                    self.now_ms(),
+                    &message,
+                );
                 payment.network_code = Some(network_code);
                 self.save(&mut payment).await
             }

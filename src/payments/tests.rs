@@ -56,6 +56,7 @@ impl ScriptedNetwork {
                 reverse_not_before: Duration::ZERO,
                 call_timeout: Duration::from_millis(100),
             },
+            merchant_id_required: None,
         };
         Arc::new(Self {
             profile,
@@ -148,10 +149,13 @@ async fn payments(network: Arc<ScriptedNetwork>) -> (Payments, tempfile::TempDir
         category_code: "5812".into(),
         networks: vec!["scripted".into()],
         network_ids: Default::default(),
+        stores: Default::default(),
     };
     let limits = Limits {
         pay_wait_ms: 3_000,
         lease_ms: 500,
+        // Any refund still open is overdue at once: alarms are what these tests watch.
+        refund_deadline_ms: 1,
         ..Limits::default()
     };
     let networks = Networks::from_adapters(vec![network]).unwrap();
@@ -332,4 +336,42 @@ async fn a_declined_refund_releases_its_reservation() {
         .expect("refund");
     assert_eq!(refund.state, crate::domain::RefundState::Succeeded);
     assert_eq!(view.payment.state, PaymentState::Refunded);
+}
+
+#[tokio::test]
+async fn a_refund_nobody_can_ask_about_alarms_once_not_on_every_pass() {
+    let network = ScriptedNetwork::new(Script {
+        pay: VecDeque::from([paid()]),
+        refund: VecDeque::from([RefundOutcome::Unknown {
+            detail: "timeout".into(),
+        }]),
+        ..Script::default()
+    });
+    let (payments, _dir) = payments(Arc::clone(&network)).await;
+    payments
+        .pay(&caller(), pay_command("o5"))
+        .await
+        .expect("pay");
+    let (_, refund) = payments
+        .refund(
+            &caller(),
+            RefundCommand {
+                merchant_order_id: ClientKey::parse("o5").expect("key"),
+                refund_id: ClientKey::parse("r1").expect("key"),
+                amount: None,
+                reason: String::new(),
+            },
+        )
+        .await
+        .expect("refund");
+    assert_eq!(refund.state, crate::domain::RefundState::Pending);
+    for _ in 0..20 {
+        payments.recover_once().await;
+    }
+    assert_eq!(payments.operator_alarms(), 1, "one alarm, not one per pass");
+    assert_eq!(
+        network.calls().iter().filter(|c| **c == "refund").count(),
+        1,
+        "a network that cannot be asked is never sent the refund again"
+    );
 }

@@ -155,7 +155,36 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn release_lease(&self, payment_id: &str, owner: &LeaseOwner) -> Result<(), StoreError>;
 
     /// Stores a pending refund and reserves its amount against the payment in one commit.
-    async fn insert_refund(&self, refund: &RefundRecord) -> Result<InsertRefund, StoreError>;
+    /// The refund is born leased to `lease.0` until `lease.1`, as new payments are.
+    async fn insert_refund(
+        &self,
+        refund: &RefundRecord,
+        lease: (&LeaseOwner, i64),
+    ) -> Result<InsertRefund, StoreError>;
+
+    /// Takes or extends the right to drive a refund, with the rules of `take_lease`.
+    async fn take_refund_lease(
+        &self,
+        refund_id: &str,
+        owner: &LeaseOwner,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    async fn release_refund_lease(
+        &self,
+        refund_id: &str,
+        owner: &LeaseOwner,
+    ) -> Result<(), StoreError>;
+
+    /// Counts one more send of a pending refund `owner` holds the lease of, durably, before
+    /// the send: the new count, or `None` if the refund is no longer pending or leased to
+    /// `owner` (then it must not be sent).
+    async fn count_refund_send(
+        &self,
+        refund_id: &str,
+        owner: &LeaseOwner,
+    ) -> Result<Option<i64>, StoreError>;
 
     async fn refund_by_key(
         &self,
@@ -165,10 +194,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn refunds_for_payment(&self, payment_id: &str) -> Result<Vec<RefundRecord>, StoreError>;
 
-    /// Pending refunds by refund id after `after` (`""` from the start), paged as
+    /// Pending refunds whose lease has expired (or is held by an older boot of `owner`'s
+    /// name), by refund id after `after` (`""` from the start), paged as
     /// `payments_in_doubt`.
     async fn pending_refunds(
         &self,
+        owner: &LeaseOwner,
+        now_ms: i64,
         after: &str,
         limit: i64,
     ) -> Result<Vec<RefundRecord>, StoreError>;
@@ -182,10 +214,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         payment: &PaymentRecord,
         transition: &Transition,
         refund: &RefundRecord,
+        lease: (&LeaseOwner, i64),
     ) -> Result<(), StoreError>;
 
     /// Settles a pending refund and writes the payment it changed (optimistic, as
-    /// `update_payment`) in one commit.
+    /// `update_payment`) in one commit. `Conflict` also when the network refund id is
+    /// already another refund's of this payment.
     async fn finish_refund(
         &self,
         refund: &RefundRecord,

@@ -30,7 +30,7 @@ macro_rules! refund_columns {
     () => {
         "refund_id, merchant_id, merchant_refund_id, payment_id, \
     request_hash, amount_minor, amount_value, currency, reason, state, network_refund_id, \
-    decline_reason, network_code, created_at_ms, updated_at_ms"
+    decline_reason, network_code, created_at_ms, updated_at_ms, send_count"
     };
 }
 pub(crate) use refund_columns;
@@ -212,5 +212,6 @@ pub fn refund_from_row(row: &AnyRow) -> Result<RefundRecord, StoreError> {
         network_code: row.try_get("network_code")?,
         created_at_ms: row.try_get("created_at_ms")?,
         updated_at_ms: row.try_get("updated_at_ms")?,
+        send_count: row.try_get("send_count")?,
     })
 }

@@ -309,7 +309,68 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn insert_refund(&self, r: &RefundRecord) -> Result<InsertRefund, StoreError> {
+    async fn take_refund_lease(
+        &self,
+        refund_id: &str,
+        owner: &LeaseOwner,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let taken = sqlx::query(
+            "UPDATE refunds SET lease_owner = $1, lease_until_ms = CASE \
+             WHEN lease_owner = $1 AND lease_until_ms > $2 THEN lease_until_ms ELSE $2 END \
+             WHERE refund_id = $3 \
+             AND (lease_owner = $1 OR lease_owner IS NULL OR lease_until_ms < $4 \
+             OR substr(lease_owner, 1, CAST($5 AS INTEGER)) = $6)",
+        )
+        .bind(owner.id())
+        .bind(until_ms)
+        .bind(refund_id)
+        .bind(now_ms)
+        .bind(owner.name_prefix().len() as i64)
+        .bind(owner.name_prefix())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(taken == 1)
+    }
+
+    async fn release_refund_lease(
+        &self,
+        refund_id: &str,
+        owner: &LeaseOwner,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE refunds SET lease_until_ms = 0 WHERE refund_id = $1 AND lease_owner = $2",
+        )
+        .bind(refund_id)
+        .bind(owner.id())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn count_refund_send(
+        &self,
+        refund_id: &str,
+        owner: &LeaseOwner,
+    ) -> Result<Option<i64>, StoreError> {
+        let count: Option<i64> = sqlx::query_scalar(
+            "UPDATE refunds SET send_count = send_count + 1 WHERE refund_id = $1 \
+             AND lease_owner = $2 AND state = 'PENDING' RETURNING send_count",
+        )
+        .bind(refund_id)
+        .bind(owner.id())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(count)
+    }
+
+    async fn insert_refund(
+        &self,
+        r: &RefundRecord,
+        lease: (&LeaseOwner, i64),
+    ) -> Result<InsertRefund, StoreError> {
         let mut tx = self.pool.begin().await?;
         let reserved = sqlx::query(
             "UPDATE payments SET refund_reserved_minor = refund_reserved_minor + $1, \
@@ -333,7 +394,7 @@ impl Store for SqlStore {
                 None => Ok(InsertRefund::NotRefundable),
             };
         }
-        let inserted = insert_refund_row(&mut tx, r).await?;
+        let inserted = insert_refund_row(&mut tx, r, lease).await?;
         if inserted == 0 {
             tx.rollback().await?;
             let existing = self
@@ -377,16 +438,24 @@ impl Store for SqlStore {
 
     async fn pending_refunds(
         &self,
+        owner: &LeaseOwner,
+        now_ms: i64,
         after: &str,
         limit: i64,
     ) -> Result<Vec<RefundRecord>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             refund_columns!(),
-            " FROM refunds WHERE state = 'PENDING' AND refund_id > $1 ORDER BY refund_id LIMIT $2"
+            " FROM refunds WHERE state = 'PENDING' AND refund_id > $1 AND (lease_until_ms < $3 \
+             OR (lease_owner <> $4 AND substr(lease_owner, 1, CAST($5 AS INTEGER)) = $6)) \
+             ORDER BY refund_id LIMIT $2"
         ))
         .bind(after)
         .bind(limit)
+        .bind(now_ms)
+        .bind(owner.id())
+        .bind(owner.name_prefix().len() as i64)
+        .bind(owner.name_prefix())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(refund_from_row).collect()
@@ -397,12 +466,13 @@ impl Store for SqlStore {
         p: &PaymentRecord,
         transition: &Transition,
         r: &RefundRecord,
+        lease: (&LeaseOwner, i64),
     ) -> Result<(), StoreError> {
         check_payment(p)?;
         let mut tx = self.pool.begin().await?;
         write_payment(&mut tx, p).await?;
         insert_transition(&mut *tx, &p.payment_id, transition).await?;
-        if insert_refund_row(&mut tx, r).await? == 0 {
+        if insert_refund_row(&mut tx, r, lease).await? == 0 {
             tx.rollback().await?;
             return Err(StoreError::Conflict);
         }
@@ -429,7 +499,8 @@ impl Store for SqlStore {
         .bind(r.updated_at_ms)
         .bind(&r.refund_id)
         .execute(&mut *tx)
-        .await?
+        .await
+        .map_err(conflict_if_unique_violation)?
         .rows_affected();
         if updated == 0 {
             tx.rollback().await?;
@@ -444,15 +515,25 @@ impl Store for SqlStore {
     }
 }
 
-/// Inserts a refund row unless its key is taken; returns the rows inserted (0 or 1).
+/// A unique index refused the write: another record holds that key.
+fn conflict_if_unique_violation(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Database(e),
+    }
+}
+
+/// Inserts a refund row, leased, unless its key is taken; returns the rows inserted (0 or 1).
 async fn insert_refund_row(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     r: &RefundRecord,
+    (owner, lease_until_ms): (&LeaseOwner, i64),
 ) -> Result<u64, StoreError> {
     Ok(sqlx::query(
         "INSERT INTO refunds (refund_id, merchant_id, merchant_refund_id, payment_id, \
          request_hash, amount_minor, amount_value, currency, reason, state, created_at_ms, \
-         updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         updated_at_ms, send_count, lease_owner, lease_until_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14) \
          ON CONFLICT (merchant_id, merchant_refund_id) DO NOTHING",
     )
     .bind(&r.refund_id)
@@ -467,6 +548,8 @@ async fn insert_refund_row(
     .bind(r.state.as_str())
     .bind(r.created_at_ms)
     .bind(r.updated_at_ms)
+    .bind(owner.id())
+    .bind(lease_until_ms)
     .execute(&mut **tx)
     .await?
     .rows_affected())

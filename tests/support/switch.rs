@@ -115,6 +115,8 @@ paypay = "shinjuku-ramen-pp"
 id = "{OTHER_MERCHANT}"
 name = "Osaka Sushi"
 networks = [{networks}]
+[merchants.network_ids]
+wechatpay = "1900000110"
 [[terminals]]
 id = "till-1"
 merchant_id = "{MERCHANT}"

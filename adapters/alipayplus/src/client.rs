@@ -128,6 +128,7 @@ impl AlipayPlus {
                 // quote, within the same operation: two requests at most.
                 call_timeout: config.http.call_timeout() * 2,
             },
+            merchant_id_required: None,
         };
         Ok(Self {
             config,

@@ -22,6 +22,10 @@ pub struct NetworkProfile {
     pub currencies: Vec<Currency>,
     pub capabilities: Capabilities,
     pub timing: Timing,
+    /// The network assigns each merchant its own id and cannot take a payment without it:
+    /// the name of that id (WeChat Pay: `sub_mch_id`). The switch refuses to start while a
+    /// merchant accepting this network has no `[merchants.network_ids] <network>` entry.
+    pub merchant_id_required: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

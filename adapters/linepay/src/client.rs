@@ -70,6 +70,7 @@ impl LinePay {
                     .call_timeout()
                     .max(Duration::from_millis(config.pay_timeout_ms)),
             },
+            merchant_id_required: None,
         };
         Ok(Self {
             config,

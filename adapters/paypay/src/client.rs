@@ -69,6 +69,7 @@ impl PayPay {
                 reverse_not_before: Duration::ZERO,
                 call_timeout: config.http.call_timeout(),
             },
+            merchant_id_required: None,
         };
         Ok(Self {
             config,

@@ -110,6 +110,12 @@ impl WeChatPay {
                 reverse_not_before: REVERSE_NOT_BEFORE,
                 call_timeout: config.http.call_timeout(),
             },
+            // Every WeChat Pay order names the merchant's sub_mch_id, unless the config
+            // gives one for all.
+            merchant_id_required: config
+                .default_sub_mch_id
+                .is_none()
+                .then(|| "sub_mch_id".to_owned()),
         };
         Ok(Self {
             config,
