@@ -17,6 +17,7 @@ pub mod networks;
 pub mod payments;
 pub mod qr;
 pub mod routing;
+pub mod soak;
 pub mod store;
 pub mod switch;
 pub mod telemetry;

@@ -110,6 +110,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn payment(&self, payment_id: &str) -> Result<Option<PaymentRecord>, StoreError>;
 
+    /// Every payment by payment id after `after` (`""` from the start), at most `limit`:
+    /// for checkers and reports that read the whole book.
+    async fn payments_page(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<PaymentRecord>, StoreError>;
+
     async fn payment_by_order(
         &self,
         merchant_id: &str,

@@ -202,6 +202,23 @@ impl Store for SqlStore {
         row.as_ref().map(payment_from_row).transpose()
     }
 
+    async fn payments_page(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            payment_columns!(),
+            " FROM payments WHERE payment_id > $1 ORDER BY payment_id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(payment_from_row).collect()
+    }
+
     async fn payment_by_order(
         &self,
         merchant_id: &str,
