@@ -2,8 +2,8 @@
 //! trying them by hand. The API says why a payment ended where it did; the `terminal`
 //! command (the built binary, run as a user would) answers with help, made-up ids, exit
 //! statuses a script can tell apart and a QR watch that gives up; logs read well in a file.
-use kakehashi_adapter_core::sim_control::SimulatorControl;
 use kakehashi::store::Store;
+use kakehashi_adapter_core::sim_control::SimulatorControl;
 use kakehashi_proto::v1::PaymentState;
 
 mod support;

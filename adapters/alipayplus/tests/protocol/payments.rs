@@ -2,7 +2,6 @@
 //! requests.
 use super::*;
 
-
 #[tokio::test]
 async fn a_kakaopay_customer_pays_a_yen_price_in_won_with_the_quote_kept() {
     let w = world().await;

@@ -1,7 +1,6 @@
 //! Payments and refunds end to end, every error class, the simulator's refusals.
 use super::*;
 
-
 #[tokio::test]
 async fn pay_check_refund_and_reverse() {
     let w = world().await;

@@ -88,7 +88,9 @@ async fn the_terminals_store_is_sent_as_the_branch_and_omitted_when_unknown() {
         serde_json::from_slice(&last(&w, wire::PAY_PATH).body).unwrap();
     assert_eq!(with_store["options"]["extra"]["branchId"], "s");
 
-    w.control.add_wallet(&jpy_wallet("anonymous", 1_000)).unwrap();
+    w.control
+        .add_wallet(&jpy_wallet("anonymous", 1_000))
+        .unwrap();
     let code = w.control.issue_code("anonymous").unwrap();
     let mut request = pay("W3", "500", &code);
     request.merchant.store_id = String::new();

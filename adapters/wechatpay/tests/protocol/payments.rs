@@ -2,7 +2,6 @@
 //! simulator's refusals.
 use super::*;
 
-
 #[tokio::test]
 async fn quick_pay_from_a_mainland_wallet_records_the_cny_amount_and_rate() {
     let w = world().await;
