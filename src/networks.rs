@@ -169,6 +169,33 @@ mod tests {
     }
 
     #[test]
+    fn a_table_names_its_adapter_or_is_named_for_it() {
+        let text = "listen = \"127.0.0.1:0\"\nstore_url = \"sqlite://x.db\"\n\
+                    [networks.kpay]\nadapter = \"nope\"\nendpoint = \"http://127.0.0.1:1\"\n";
+        let config = crate::Config::parse(text).unwrap();
+        let err = Networks::build(&config.network_settings().unwrap(), Arc::new(SystemClock))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[networks.kpay]: no adapter `nope`"), "{err}");
+        assert!(err.contains("grpc") && err.contains("linepay"), "{err}");
+        let bad = text.replace("\"nope\"", "7");
+        let err = crate::Config::parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("networks.kpay.adapter"), "{err}");
+        // Without the key the table's id is the adapter, as before.
+        let settings = linepay_settings();
+        assert_eq!(settings["linepay"].adapter_kind, "linepay");
+    }
+
+    fn linepay_settings() -> BTreeMap<String, NetworkSettings> {
+        let text = "listen = \"127.0.0.1:0\"\nstore_url = \"sqlite://x.db\"\n[networks.linepay]\n\
+                    base_url = \"http://127.0.0.1:1\"\n";
+        crate::Config::parse(text)
+            .unwrap()
+            .network_settings()
+            .unwrap()
+    }
+
+    #[test]
     fn a_deadline_shorter_than_the_pay_timeout_is_refused() {
         // LINE Pay's pay may take 40 s; a 20 s deadline would reverse payments whose pay
         // is still open (the two-replica incident).
