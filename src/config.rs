@@ -43,8 +43,9 @@ pub struct Config {
     /// The switch's own template in merchant-presented EMVCo codes (GUID, template ID).
     #[serde(default)]
     pub qr: crate::qr::QrSettings,
-    /// One table per wallet network, keyed by the adapter's id ("linepay", ...). The switch
-    /// reads `enabled`, `code_patterns` and `timing`; the rest goes to the adapter.
+    /// One table per wallet network, keyed by the network's id ("linepay", "kpay", ...). The
+    /// switch reads `adapter` (default: the id), `enabled`, `code_patterns` and `timing`;
+    /// the rest goes to the adapter.
     #[serde(default)]
     pub networks: BTreeMap<String, toml::Table>,
 }
@@ -242,6 +243,9 @@ pub struct TimingOverride {
 
 #[derive(Debug, Clone)]
 pub struct NetworkSettings {
+    /// The adapter that speaks to this network (a factory's kind): the `adapter` key, or the
+    /// table's id. Several tables may name one adapter (`adapter = "grpc"`).
+    pub adapter_kind: String,
     pub enabled: bool,
     pub code_patterns: Option<Vec<CodePattern>>,
     pub timing: TimingOverride,
@@ -411,6 +415,11 @@ impl NetworkSettings {
         let mut adapter = table.clone();
         let bad =
             |field: &str, e: String| ConfigError::Invalid(format!("networks.{name}.{field}: {e}"));
+        let adapter_kind = match adapter.remove("adapter") {
+            None => name.to_owned(),
+            Some(toml::Value::String(kind)) if !kind.is_empty() => kind,
+            Some(_) => return Err(bad("adapter", "must name an adapter, e.g. \"grpc\"".into())),
+        };
         let enabled = match adapter.remove("enabled") {
             None => true,
             Some(toml::Value::Boolean(b)) => b,
@@ -443,6 +452,7 @@ impl NetworkSettings {
             .transpose()?
             .unwrap_or_default();
         Ok(Self {
+            adapter_kind,
             enabled,
             code_patterns,
             timing,

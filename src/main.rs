@@ -43,7 +43,7 @@ enum Command {
     },
     /// Run one wallet network's simulator standalone, as a sandbox for integrators.
     Sim {
-        /// Network id, e.g. linepay.
+        /// Simulator name, e.g. linepay, or grpc-wallet (the reference gRPC partner).
         network: String,
         #[arg(long, default_value_t = 0)]
         port: u16,
@@ -51,6 +51,8 @@ enum Command {
         host: std::net::IpAddr,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        #[command(flatten)]
+        partner: PartnerFlags,
     },
     /// Talk to a running switch as a merchant terminal.
     #[command(after_help = EXIT_STATUS_HELP)]
@@ -106,6 +108,48 @@ enum Command {
     },
 }
 
+/// What makes a grpc-wallet partner a particular wallet; other simulators take none.
+#[derive(clap::Args)]
+struct PartnerFlags {
+    /// grpc-wallet: the network id it serves, as in `[networks.<id>]`, e.g. kpay.
+    #[arg(long = "network")]
+    network_id: Option<String>,
+    /// grpc-wallet: the name shown for it, e.g. "K-Pay".
+    #[arg(long)]
+    display_name: Option<String>,
+    /// grpc-wallet: the digits its customers' codes start with, e.g. 93.
+    #[arg(long)]
+    prefix: Option<String>,
+    /// grpc-wallet: the currency its wallets hold, e.g. KRW (priced from JPY at its rate).
+    #[arg(long)]
+    currency: Option<String>,
+    /// grpc-wallet: wallet-currency units per yen, e.g. 9.2.
+    #[arg(long)]
+    rate: Option<String>,
+}
+
+impl PartnerFlags {
+    /// The flags given, as the simulator's settings table.
+    fn settings(&self) -> toml::Table {
+        let mut table = toml::Table::new();
+        let mut put = |key: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                table.insert(key.into(), v.clone().into());
+            }
+        };
+        put("network", &self.network_id);
+        put("display_name", &self.display_name);
+        put("code_prefix", &self.prefix);
+        put("wallet_currency", &self.currency);
+        if let Some(rate) = &self.rate {
+            let mut rates = toml::Table::new();
+            rates.insert("JPY".into(), rate.clone().into());
+            table.insert("rates".into(), rates.into());
+        }
+        table
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -139,7 +183,16 @@ async fn main() -> ExitCode {
             port,
             host,
             seed,
-        } => sim(&network, SocketAddr::new(host, port), seed).await,
+            partner,
+        } => {
+            sim(
+                &network,
+                SocketAddr::new(host, port),
+                seed,
+                &partner.settings(),
+            )
+            .await
+        }
         Command::Terminal {
             server,
             api_key,
@@ -222,12 +275,17 @@ async fn serve(path: PathBuf, log_format: Option<LogFormat>) -> Result<(), Strin
     result
 }
 
-async fn sim(network: &str, bind: SocketAddr, seed: u64) -> Result<(), String> {
+async fn sim(
+    network: &str,
+    bind: SocketAddr,
+    seed: u64,
+    settings: &toml::Table,
+) -> Result<(), String> {
     let _telemetry = kakehashi::telemetry::init(&TelemetryConfig::default(), "info")?;
-    let factory = kakehashi::networks::factory(network).ok_or_else(|| {
+    let factory = kakehashi::networks::simulator_factory(network).ok_or_else(|| {
         let known: Vec<_> = kakehashi::networks::factories()
             .iter()
-            .map(|f| f.kind())
+            .map(|f| f.simulator_name())
             .collect();
         format!("no simulator for `{network}` (known: {})", known.join(", "))
     })?;
@@ -237,11 +295,18 @@ async fn sim(network: &str, bind: SocketAddr, seed: u64) -> Result<(), String> {
         clock: Arc::new(SystemClock),
     };
     let sim = factory
-        .spawn_simulator(options)
+        .spawn_simulator_with(options, settings)
         .await
         .map_err(|e| e.to_string())?;
-    let table = kakehashi::networks::simulator_config_toml(network, &sim)
-        .map_err(|e| format!("cannot print the {network} config: {e}"))?;
+    // The table is named for the network the simulator serves: its kind, or the id a
+    // multi-network simulator was given (`--network kpay`).
+    let id = settings
+        .get("network")
+        .and_then(|v| v.as_str())
+        .unwrap_or(factory.kind())
+        .to_owned();
+    let table = kakehashi::networks::simulator_config_toml(&id, &sim)
+        .map_err(|e| format!("cannot print the {id} config: {e}"))?;
     println!("# {network} simulator listening on {}", sim.base_url);
     println!("# Paste what follows into the switch's config file as is:");
     println!("{table}");

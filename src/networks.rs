@@ -30,6 +30,11 @@ pub fn factory(kind: &str) -> Option<Arc<dyn NetworkFactory>> {
     factories().into_iter().find(|f| f.kind() == kind)
 }
 
+/// The factory whose simulator `kakehashi sim <name>` starts (e.g. `grpc-wallet`).
+pub fn simulator_factory(name: &str) -> Option<Arc<dyn NetworkFactory>> {
+    factories().into_iter().find(|f| f.simulator_name() == name)
+}
+
 /// A configured network: its adapter and the profile the switch uses for it.
 #[derive(Debug, Clone)]
 pub struct Network {
@@ -54,17 +59,21 @@ impl Networks {
         let mut by_id = BTreeMap::new();
         let mut codes = CodeTable::new();
         for (name, setting) in settings.iter().filter(|(_, s)| s.enabled) {
-            let factory = factories.iter().find(|f| f.kind() == name).ok_or_else(|| {
+            let kind = setting.adapter_kind.as_str();
+            let factory = factories.iter().find(|f| f.kind() == kind).ok_or_else(|| {
                 let known: Vec<&str> = factories.iter().map(|f| f.kind()).collect();
                 ConfigError::Invalid(format!(
-                    "[networks.{name}]: no such adapter in this build (known: {})",
+                    "[networks.{name}]: no adapter `{kind}` in this build (known: {}; name one \
+                     with `adapter = \"...\"`)",
                     known.join(", ")
                 ))
             })?;
             let adapter = factory
-                .build(&setting.adapter, Arc::clone(&clock))
+                .build_network(name, &setting.adapter, Arc::clone(&clock))
                 .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-            let profile = effective_profile(adapter.profile(), setting);
+            let mut profile = effective_profile(adapter.profile(), setting);
+            // The table's id is the network's id, whatever adapter speaks to it.
+            profile.id.clone_from(name);
             check_timing(name, &profile.timing)?;
             codes
                 .add(&profile.id, &profile.code_patterns)
@@ -181,6 +190,33 @@ mod tests {
         );
         let config = crate::Config::parse(&text)?;
         Networks::build(&config.network_settings()?, Arc::new(SystemClock))
+    }
+
+    #[test]
+    fn a_table_names_its_adapter_or_is_named_for_it() {
+        let text = "listen = \"127.0.0.1:0\"\nstore_url = \"sqlite://x.db\"\n\
+                    [networks.kpay]\nadapter = \"nope\"\nendpoint = \"http://127.0.0.1:1\"\n";
+        let config = crate::Config::parse(text).unwrap();
+        let err = Networks::build(&config.network_settings().unwrap(), Arc::new(SystemClock))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[networks.kpay]: no adapter `nope`"), "{err}");
+        assert!(err.contains("grpc") && err.contains("linepay"), "{err}");
+        let bad = text.replace("\"nope\"", "7");
+        let err = crate::Config::parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("networks.kpay.adapter"), "{err}");
+        // Without the key the table's id is the adapter, as before.
+        let settings = linepay_settings();
+        assert_eq!(settings["linepay"].adapter_kind, "linepay");
+    }
+
+    fn linepay_settings() -> BTreeMap<String, NetworkSettings> {
+        let text = "listen = \"127.0.0.1:0\"\nstore_url = \"sqlite://x.db\"\n[networks.linepay]\n\
+                    base_url = \"http://127.0.0.1:1\"\n";
+        crate::Config::parse(text)
+            .unwrap()
+            .network_settings()
+            .unwrap()
     }
 
     #[test]

@@ -219,7 +219,9 @@ async fn every_simulator_prints_a_table_that_pastes_and_runs() {
     }
 }
 
-#[tokio::test]
+// Multi-threaded: the reference gRPC partner's adapter fetches its profile at build, from a
+// simulator served by this test's runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_simulator_speaks_one_control_language() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     for (kind, sim, control) in every_simulator().await {

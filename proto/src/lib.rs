@@ -12,7 +12,9 @@ pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/server/kakehashi.v1.rs"));
     }
     /// The server reads requests with [`crate::codec::RequestCodec`].
-    pub use server::acceptance_service_server;
+    pub use server::{
+        acceptance_service_server, partner_gateway_service_server, wallet_network_service_server,
+    };
 }
 
 /// Encoded descriptor set of every Kakehashi proto, for gRPC reflection.

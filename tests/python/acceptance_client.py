@@ -18,12 +18,13 @@ DOMAIN = "kakehashi.v1"
 
 
 def generate_stubs(proto_root, out_dir):
-    """Compiles kakehashi/v1/acceptance.proto into out_dir and makes it importable."""
+    """Compiles kakehashi/v1/acceptance.proto (and the common.proto it imports) into out_dir and makes it importable."""
     args = [
         "grpc_tools.protoc",
         f"-I{proto_root}",
         f"--python_out={out_dir}",
         f"--grpc_python_out={out_dir}",
+        "kakehashi/v1/common.proto",
         "kakehashi/v1/acceptance.proto",
     ]
     if protoc.main(args) != 0:
@@ -76,6 +77,7 @@ def main():
     generate_stubs(options.proto_root, tempfile.mkdtemp(prefix="kakehashi-py-"))
     from kakehashi.v1 import acceptance_pb2 as pb
     from kakehashi.v1 import acceptance_pb2_grpc as pb_grpc
+    from kakehashi.v1 import common_pb2
 
     channel = grpc.insecure_channel(options.target)
     till = pb_grpc.AcceptanceServiceStub(channel)
@@ -87,7 +89,7 @@ def main():
         till.Pay,
         pb.PayRequest(
             merchant_order_id="order 1",
-            amount=pb.Money(value="1200.0", currency="JPY"),
+            amount=common_pb2.Money(value="1200.0", currency="JPY"),
             code="1234 5678 9012",
         ),
         metadata=key,
@@ -114,7 +116,7 @@ def main():
     paid = till.Pay(
         pb.PayRequest(
             merchant_order_id="py-declined",
-            amount=pb.Money(value="1200", currency="JPY"),
+            amount=common_pb2.Money(value="1200", currency="JPY"),
             code=options.short_wallet_code,
         ),
         metadata=key,

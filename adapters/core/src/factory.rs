@@ -21,12 +21,48 @@ pub trait NetworkFactory: Send + Sync {
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<dyn WalletNetwork>, AdapterError>;
 
+    /// Builds the adapter for the network configured as `[networks.<id>]`. An adapter that
+    /// several tables may use (`adapter = "grpc"` with different endpoints) needs the id: it
+    /// is the network's id in the profile. Adapters for one network ignore it.
+    fn build_network(
+        &self,
+        id: &str,
+        config: &toml::Table,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<dyn WalletNetwork>, AdapterError> {
+        let _ = id;
+        self.build(config, clock)
+    }
+
     /// Starts this network's simulator (an HTTP server speaking the real protocol) and
     /// returns the config that points an adapter at it.
     fn spawn_simulator(
         &self,
         options: SimulatorOptions,
     ) -> BoxFuture<'static, Result<RunningSimulator, AdapterError>>;
+
+    /// The name `kakehashi sim <name>` knows the simulator by; the kind unless the
+    /// simulator is more than one network (the reference gRPC partner is `grpc-wallet`).
+    fn simulator_name(&self) -> &'static str {
+        self.kind()
+    }
+
+    /// Starts the simulator with its own settings (`kakehashi sim grpc-wallet --network
+    /// kpay`): a simulator that takes none refuses any.
+    fn spawn_simulator_with(
+        &self,
+        options: SimulatorOptions,
+        settings: &toml::Table,
+    ) -> BoxFuture<'static, Result<RunningSimulator, AdapterError>> {
+        if let Some(key) = settings.keys().next() {
+            let refusal = AdapterError::Simulator(format!(
+                "the {} simulator takes no settings (got `{key}`)",
+                self.simulator_name()
+            ));
+            return Box::pin(async move { Err(refusal) });
+        }
+        self.spawn_simulator(options)
+    }
 }
 
 #[derive(Debug, Clone)]
