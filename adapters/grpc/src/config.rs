@@ -78,6 +78,10 @@ pub struct ProfileConfig {
     pub code_patterns: Vec<CodePattern>,
     pub capabilities: CapabilitiesConfig,
     pub timing: TimingConfig,
+    /// The name of the id this network gives each merchant and needs on every request;
+    /// the switch then insists on `[merchants.network_ids] <network>`.
+    #[serde(default)]
+    pub merchant_id_required: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -223,6 +227,7 @@ impl ProfileConfig {
         let c = self.capabilities;
         let t = self.timing;
         pb::NetworkProfile {
+            merchant_id_required: self.merchant_id_required.clone().unwrap_or_default(),
             network_id: id.to_owned(),
             display_name: self.display_name.clone(),
             code_patterns: self

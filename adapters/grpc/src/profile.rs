@@ -71,6 +71,8 @@ pub fn validate(
         currencies: currencies(&profile.currencies)?,
         capabilities: self::capabilities(capabilities)?,
         timing: self::timing(timing)?,
+        merchant_id_required: Some(profile.merchant_id_required.clone())
+            .filter(|key| !key.is_empty()),
     })
 }
 
@@ -80,6 +82,7 @@ pub fn to_pb(profile: &NetworkProfile) -> pb::NetworkProfile {
     let t = profile.timing;
     let ms = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
     pb::NetworkProfile {
+        merchant_id_required: profile.merchant_id_required.clone().unwrap_or_default(),
         network_id: profile.id.clone(),
         display_name: profile.display_name.clone(),
         code_patterns: profile
@@ -282,6 +285,7 @@ mod tests {
 
     fn good() -> pb::NetworkProfile {
         pb::NetworkProfile {
+            merchant_id_required: String::new(),
             network_id: "kpay".into(),
             display_name: "K-Pay".into(),
             code_patterns: vec![pb::CodePattern {

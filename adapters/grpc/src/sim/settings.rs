@@ -168,6 +168,7 @@ impl SimSettings {
                 reverse_not_before: ms(timing.reverse_not_before_ms),
                 call_timeout: ms(timing.call_timeout_ms),
             },
+            merchant_id_required: None,
         };
         // The partner serves nothing the adapter would refuse.
         crate::profile::validate(&crate::profile::to_pb(&profile), &self.network)
