@@ -6,6 +6,9 @@ use std::sync::Arc;
 
 use kakehashi_adapter_core::{CodePattern, PaymentCode};
 
+pub mod canonical;
+pub mod time;
+
 /// Upper bound on table rows: config mistakes should not make identification slow.
 pub const PATTERNS_MAX: usize = 4096;
 
