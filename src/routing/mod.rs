@@ -1,13 +1,16 @@
 //! Code identification: which network a scanned code belongs to. One table built from every
 //! network's profile (or its config override); the longest matching prefix wins; a code two
 //! networks claim with the same prefix length, or none claims, is refused before any
-//! network is called.
+//! network is called. The compliance rules (`rules`) build on it.
 use std::sync::Arc;
 
 use kakehashi_adapter_core::{CodePattern, PaymentCode};
 
 pub mod canonical;
+pub mod rules;
 pub mod time;
+
+pub use rules::{ComplianceConfig, RuleId, RuleSet, RulesError, Version, activate};
 
 /// Upper bound on table rows: config mistakes should not make identification slow.
 pub const PATTERNS_MAX: usize = 4096;

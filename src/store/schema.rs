@@ -5,7 +5,11 @@ use sqlx::AnyPool;
 
 use super::StoreError;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+/// Versions are applied in this order; gaps are other branches' migrations.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_initial.sql")),
+    (4, include_str!("migrations/0004_rules.sql")),
+];
 
 pub async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
     sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
