@@ -1,6 +1,11 @@
-//! A small Tokyo deployment for the compliance tests: four merchants, their tills and a
-//! rule set with every kind of rule.
+//! A small Tokyo deployment for the compliance tests: four merchants, their tills, the four
+//! networks' real code prefixes and a rule set with every kind of rule.
 use kakehashi::Config;
+use kakehashi::routing::CodeTable;
+use kakehashi_adapter_core::CodePattern;
+
+/// 2025-03-02 00:00 JST (2025-03-01T15:00:00Z): the business day the tests play in.
+pub const DAY_START_MS: i64 = 1_740_841_200_000;
 
 pub const MERCHANTS: &str = r#"
 listen = "127.0.0.1:0"
@@ -102,4 +107,39 @@ count_max = 5
 
 pub fn config(paypay_max: u64) -> Config {
     Config::parse(&format!("{MERCHANTS}{}", compliance(paypay_max))).expect("test config")
+}
+
+/// The networks' own code tables, as their adapters declare them.
+pub fn code_table() -> CodeTable {
+    let mut table = CodeTable::new();
+    let rows = [
+        (
+            "paypay",
+            vec![CodePattern::new("9000818188", 24, 24).with_brand("PayPay")],
+        ),
+        (
+            "linepay",
+            vec![CodePattern::new("9000000000", 19, 19).with_brand("LINE Pay")],
+        ),
+        (
+            "wechatpay",
+            ["10", "11", "12", "13", "14"]
+                .into_iter()
+                .map(|p| CodePattern::new(p, 18, 18).with_brand("WeChat Pay"))
+                .chain([CodePattern::new("15", 18, 18).with_brand("WeChat Pay HK")])
+                .collect(),
+        ),
+        (
+            "alipayplus",
+            ["25", "26", "27", "28", "29", "30"]
+                .into_iter()
+                .map(|p| CodePattern::new(p, 16, 32))
+                .chain([CodePattern::new("281010", 16, 32).with_brand("KakaoPay")])
+                .collect(),
+        ),
+    ];
+    for (network, patterns) in rows {
+        table.add(network, &patterns).expect("small table");
+    }
+    table
 }

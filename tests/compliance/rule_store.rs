@@ -1,23 +1,15 @@
 //! Rule sets kept by version in SQLite and PostgreSQL: saved once per version at start,
 //! read back to the same rules, and a stored row that no longer matches its version is
 //! reported, not used.
-use kakehashi::routing::{RuleSet, activate};
+use kakehashi::routing::{Compliance, RuleSet, activate};
 use kakehashi::store::{SqlStore, StoreError, rule_set, rule_set_versions};
 
 use super::fixture;
 use super::support::postgres::fresh_database;
 
-struct Rules(RuleSet);
-
-impl Rules {
-    fn rules(&self) -> &RuleSet {
-        &self.0
-    }
-}
-
 async fn kept_by_version(store: &SqlStore) {
-    let old = Rules(RuleSet::from_config(&fixture::config(500_000)).unwrap());
-    let new = Rules(RuleSet::from_config(&fixture::config(300_000)).unwrap());
+    let old = Compliance::from_config(&fixture::config(500_000)).unwrap();
+    let new = Compliance::from_config(&fixture::config(300_000)).unwrap();
     let v1 = activate(store.pool(), old.rules(), 1_000).await.unwrap();
     // A restart under the same rules keeps the one row and its first activation time.
     assert_eq!(

@@ -3,17 +3,27 @@
 //!
 //! - `config`: the `[compliance]` section and its checks, and the rule set built from it;
 //! - `version`: the canonical form of a rule set, its version (SHA-256 of that form), and
-//!   keeping rule sets by version in the store.
+//!   keeping rule sets by version in the store;
+//! - `decision` and `engine`: the pure evaluation of one payment against a rule set and the
+//!   record of why it was routed or refused.
 use std::collections::{BTreeMap, BTreeSet};
 
 use kakehashi_adapter_core::Money;
 
 mod build;
 mod config;
+mod decision;
+mod engine;
 mod version;
 
 pub use config::VELOCITY_KEY_BYTES_MIN;
 pub use config::{ComplianceConfig, NetworkRulesConfig, VelocityConfig, VelocityLimitConfig};
+pub use decision::{
+    CANDIDATES_MAX, CHECKS_MAX, Candidate, CandidateResult, CodeRoute, DECISION_BYTES_MAX,
+    DECISION_FORMAT, Decision, DecisionError, DecisionInput, Outcome, RuleCheck, VelocityObserved,
+    Verdict, WindowCount,
+};
+pub use engine::evaluate;
 pub use version::{RULE_SET_FORMAT, Version, activate};
 
 /// Upper bounds on one rule set, so a config mistake cannot make every decision slow and a

@@ -1,10 +1,11 @@
-//! The rules' tests: the config checks and the stability of the canonical form and version
-//! (`config_checks`).
+//! The rules' tests: each rule kind passing and refusing (`engine_rules`), the config checks
+//! and the stability of the canonical form and version (`config_checks`).
 use super::*;
 use crate::config::Config;
 
 mod canonical_form;
 mod config_checks;
+mod engine_rules;
 
 pub(super) const BASE: &str = r#"
 listen = "127.0.0.1:0"
@@ -37,6 +38,8 @@ api_key = "till-2-test-key-0002"
 [networks.wechatpay]
 [networks.alipayplus]
 "#;
+
+pub(super) const KEY: &str = "velocity_key = \"unit-test-velocity-key-0123456789abcdef\"\n";
 
 pub(super) fn config(compliance: &str) -> Result<Config, String> {
     Config::parse(&format!("{BASE}\n[compliance]\n{compliance}")).map_err(|e| e.to_string())
