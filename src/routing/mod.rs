@@ -5,8 +5,8 @@
 //! prefix length, or none claims, is refused before any network is called. `candidates`
 //! records every row that matched for the decision.
 //!
-//! The compliance rules (`rules`), velocity counting (`velocity`) and the rules a running
-//! switch holds (`compliance`) build on it.
+//! The compliance rules (`rules`), velocity counting (`velocity`), the rules a running
+//! switch holds (`compliance`) and replay of logged decisions (`replay`) build on it.
 use std::sync::Arc;
 
 use kakehashi_adapter_core::{CodePattern, PaymentCode};
@@ -14,11 +14,13 @@ use kakehashi_adapter_core::{CodePattern, PaymentCode};
 mod candidates;
 pub mod canonical;
 mod compliance;
+pub mod replay;
 pub mod rules;
 pub mod time;
 pub mod velocity;
 
 pub use compliance::Compliance;
+pub use replay::{ReplayReport, replay, replay_entries, replay_under};
 pub use rules::{
     ComplianceConfig, Decision, DecisionInput, Outcome, RuleId, RuleSet, RulesError, Version,
     activate, evaluate,

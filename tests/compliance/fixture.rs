@@ -1,11 +1,18 @@
 //! A small Tokyo deployment for the compliance tests: four merchants, their tills, the four
-//! networks' real code prefixes and a rule set with every kind of rule.
+//! networks' real code prefixes, a rule set with every kind of rule, and a seeded day of
+//! mixed traffic decided the way the switch decides (identify, count under a lock, evaluate,
+//! record the routed ones in the same transaction).
+use iso_currency::Currency;
 use kakehashi::Config;
-use kakehashi::routing::CodeTable;
-use kakehashi_adapter_core::CodePattern;
+use kakehashi::routing::rules::{DecisionInput, Outcome};
+use kakehashi::routing::velocity::{observe_locked, record};
+use kakehashi::routing::{CodeTable, Compliance, Decision, evaluate};
+use kakehashi_adapter_core::{CodePattern, Money, PaymentCode};
+use sqlx::AnyPool;
 
-/// 2025-03-02 00:00 JST (2025-03-01T15:00:00Z): the business day the tests play in.
+/// 2025-03-02 00:00 JST (2025-03-01T15:00:00Z): the business day the traffic fills.
 pub const DAY_START_MS: i64 = 1_740_841_200_000;
+pub const DAY_MS: i64 = 24 * 3_600_000;
 
 pub const MERCHANTS: &str = r#"
 listen = "127.0.0.1:0"
@@ -142,4 +149,251 @@ pub fn code_table() -> CodeTable {
         table.add(network, &patterns).expect("small table");
     }
     table
+}
+
+/// SplitMix64: the day is the same for a seed on every machine.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+
+    fn digits(&mut self, prefix: &str, len: usize) -> String {
+        let mut code = prefix.to_owned();
+        while code.len() < len {
+            code.push(char::from(b'0' + self.below(10) as u8));
+        }
+        code
+    }
+}
+
+/// One payment as a terminal asks for it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub at_ms: i64,
+    pub merchant_id: &'static str,
+    pub category_code: &'static str,
+    pub terminal_id: &'static str,
+    pub amount: Money,
+    /// A scanned customer code, or `None` with the network named (merchant-presented QR).
+    pub code: Option<String>,
+    pub network: &'static str,
+}
+
+/// Merchant, category, tills (the last of the ramen shop's is blocked), networks accepted,
+/// and how often (in percent) a payment is at this shop.
+type Shop = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    u64,
+);
+const SHOPS: [Shop; 4] = [
+    (
+        "shinjuku-ramen",
+        "5812",
+        &["ramen-1", "ramen-2", "ramen-1", "ramen-2", "ramen-old"],
+        &["linepay", "paypay", "wechatpay"],
+        55,
+    ),
+    (
+        "ginza-jewels",
+        "5944",
+        &["jewels-1"],
+        &["paypay", "alipayplus", "wechatpay"],
+        20,
+    ),
+    (
+        "kabukicho-games",
+        "7995",
+        &["games-1"],
+        &["paypay", "linepay"],
+        20,
+    ),
+    ("closed-shop", "5999", &["closed-1"], &["paypay"], 5),
+];
+const NETWORKS: [&str; 4] = ["paypay", "linepay", "wechatpay", "alipayplus"];
+
+fn shop(rng: &mut Rng) -> usize {
+    let mut roll = rng.below(100);
+    for (i, (.., percent)) in SHOPS.iter().enumerate() {
+        if roll < *percent {
+            return i;
+        }
+        roll -= percent;
+    }
+    0
+}
+
+/// `count` requests over the day from `start_ms`: mostly small JPY payments at networks
+/// the shop accepts, some large ones, some in USD or CNY, some codes the shop does not
+/// take, busy tills, and now and then a till retrying one code over and over.
+pub fn traffic(seed: u64, start_ms: i64, count: usize) -> Vec<Request> {
+    let mut rng = Rng(seed);
+    let mut at_ms = start_ms;
+    let mut requests: Vec<Request> = Vec::with_capacity(count);
+    let step_ms = (DAY_MS / count as i64).max(1) as u64;
+    while requests.len() < count {
+        let busy = rng.chance(30) && !requests.is_empty();
+        at_ms += if busy {
+            1_000 + rng.below(9_000)
+        } else {
+            rng.below(2 * step_ms)
+        } as i64;
+        if rng.chance(3) && !requests.is_empty() {
+            // A till retrying the same scanned code in a loop.
+            let mut retry = requests[requests.len() - 1].clone();
+            for _ in 0..5 {
+                if requests.len() == count || retry.code.is_none() {
+                    break;
+                }
+                at_ms += 2_000 + rng.below(8_000) as i64;
+                retry.at_ms = at_ms;
+                requests.push(retry.clone());
+            }
+            continue;
+        }
+        let shop = if busy {
+            let last = requests[requests.len() - 1].merchant_id;
+            SHOPS.iter().position(|s| s.0 == last).unwrap_or(0)
+        } else {
+            self::shop(&mut rng)
+        };
+        let (merchant_id, category_code, terminals, accepted, _) = SHOPS[shop];
+        let terminal_id = *rng.pick(terminals);
+        let network = if rng.chance(85) {
+            *rng.pick(accepted)
+        } else {
+            *rng.pick(&NETWORKS)
+        };
+        let code = if rng.chance(8) && network != "linepay" && network != "wechatpay" {
+            None
+        } else {
+            Some(new_code(&mut rng, network))
+        };
+        requests.push(Request {
+            at_ms,
+            merchant_id,
+            category_code,
+            terminal_id,
+            amount: amount(&mut rng, shop),
+            code,
+            network,
+        });
+    }
+    requests
+}
+
+fn new_code(rng: &mut Rng, network: &str) -> String {
+    match network {
+        "paypay" => rng.digits("9000818188", 24),
+        "linepay" => rng.digits("9000000000", 19),
+        "wechatpay" => {
+            let prefix = format!("1{}", rng.below(6));
+            rng.digits(&prefix, 18)
+        }
+        _ if rng.chance(40) => rng.digits("281010", 20),
+        _ => {
+            let prefix = format!("{}", 25 + rng.below(6));
+            let len = 16 + rng.below(9) as usize;
+            rng.digits(&prefix, len)
+        }
+    }
+}
+
+fn amount(rng: &mut Rng, shop: usize) -> Money {
+    let roll = rng.below(100);
+    if roll < 5 {
+        return Money::parse(
+            &format!("{}.{:02}", 1 + rng.below(300), rng.below(100)),
+            "USD",
+        )
+        .expect("USD amount");
+    }
+    if roll < 7 {
+        return Money::parse(&format!("{}", 1 + rng.below(2_000)), "CNY").expect("CNY amount");
+    }
+    let yen = if shop == 1 || roll > 93 {
+        // Jewellery, and the odd large order elsewhere: around PayPay's limit.
+        200_000 + rng.below(1_000_000)
+    } else {
+        100 + rng.below(20_000)
+    };
+    Money::parse(&yen.to_string(), "JPY").expect("JPY amount")
+}
+
+/// Decides one request as the switch does: identify the code, lock and count under the
+/// terminal and the code key, evaluate, and count the payment if it was routed, all in one
+/// transaction.
+pub async fn decide(
+    pool: &AnyPool,
+    table: &CodeTable,
+    compliance: &Compliance,
+    request: &Request,
+) -> Decision {
+    let code = request
+        .code
+        .as_deref()
+        .map(|c| PaymentCode::parse(c).expect("generated codes are digits"));
+    let route = code
+        .as_ref()
+        .map(|c| table.route(c).expect("generated codes route"));
+    let network = route
+        .as_ref()
+        .map_or_else(|| request.network.to_owned(), |r| r.network.clone());
+    let code_key = code.as_ref().and_then(|c| compliance.code_key(c));
+    let currency: Currency = request.amount.currency();
+    let mut tx = pool.begin().await.expect("begin");
+    let velocity = observe_locked(
+        &mut tx,
+        compliance.rules(),
+        code_key.as_ref(),
+        request.terminal_id,
+        request.at_ms,
+        currency,
+    )
+    .await
+    .expect("velocity counts");
+    let input = DecisionInput {
+        at_ms: request.at_ms,
+        merchant_id: request.merchant_id.into(),
+        merchant_category_code: request.category_code.into(),
+        terminal_id: request.terminal_id.into(),
+        amount: request.amount,
+        network,
+        code: route,
+        velocity,
+    };
+    let decision = evaluate(compliance.rules(), &input);
+    if let Outcome::Routed { .. } = decision.outcome {
+        record(
+            &mut tx,
+            code_key.as_ref(),
+            request.terminal_id,
+            request.at_ms,
+            &request.amount,
+        )
+        .await
+        .expect("velocity recorded");
+    }
+    tx.commit().await.expect("commit");
+    decision
 }
