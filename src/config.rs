@@ -48,6 +48,10 @@ pub struct Config {
     /// the rest goes to the adapter.
     #[serde(default)]
     pub networks: BTreeMap<String, toml::Table>,
+    /// The compliance rules every payment is checked against (`routing::rules`); checked
+    /// when the rule set is built at start (`RuleSet::from_config`).
+    #[serde(default)]
+    pub compliance: crate::routing::ComplianceConfig,
 }
 
 /// Server TLS (rustls). Without it the switch serves plaintext gRPC, for loopback only.

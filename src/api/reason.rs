@@ -5,6 +5,8 @@
 //! the two lists equal), never renamed, only added to.
 use tonic::Code;
 
+use crate::routing::RuleId;
+
 /// `ErrorInfo.domain` of every error the acceptance API returns.
 pub const DOMAIN: &str = "kakehashi.v1";
 
@@ -34,6 +36,11 @@ pub enum Reason {
     ApiKeyInvalid,
     // PERMISSION_DENIED
     NetworkNotEnabled,
+    /// Compliance rules (`routing::rules`), one reason per rule kind.
+    RuleMerchantBlocked,
+    RuleTerminalBlocked,
+    RuleMerchantNetwork,
+    RuleMcc,
     // NOT_FOUND
     PaymentNotFound,
     // ALREADY_EXISTS
@@ -44,6 +51,10 @@ pub enum Reason {
     PaymentState,
     RefundExceeds,
     RefundCurrencyMismatch,
+    RuleCurrency,
+    RuleNetworkLimit,
+    RuleVelocityCode,
+    RuleVelocityTerminal,
     // ABORTED
     ConcurrentUpdate,
     // UNAVAILABLE
@@ -58,7 +69,7 @@ pub enum Reason {
 // === impl Reason ===
 
 impl Reason {
-    pub const ALL: [Reason; 31] = [
+    pub const ALL: [Reason; 39] = [
         Reason::OrderIdFormat,
         Reason::RefundIdFormat,
         Reason::RefundIdReserved,
@@ -78,6 +89,10 @@ impl Reason {
         Reason::ApiKeyMissing,
         Reason::ApiKeyInvalid,
         Reason::NetworkNotEnabled,
+        Reason::RuleMerchantBlocked,
+        Reason::RuleTerminalBlocked,
+        Reason::RuleMerchantNetwork,
+        Reason::RuleMcc,
         Reason::PaymentNotFound,
         Reason::IdempotencyConflict,
         Reason::CurrencyNotSupported,
@@ -85,6 +100,10 @@ impl Reason {
         Reason::PaymentState,
         Reason::RefundExceeds,
         Reason::RefundCurrencyMismatch,
+        Reason::RuleCurrency,
+        Reason::RuleNetworkLimit,
+        Reason::RuleVelocityCode,
+        Reason::RuleVelocityTerminal,
         Reason::ConcurrentUpdate,
         Reason::SwitchBusy,
         Reason::RpcUnimplemented,
@@ -113,6 +132,10 @@ impl Reason {
             Reason::ApiKeyMissing => "API_KEY_MISSING",
             Reason::ApiKeyInvalid => "API_KEY_INVALID",
             Reason::NetworkNotEnabled => "NETWORK_NOT_ENABLED",
+            Reason::RuleMerchantBlocked => "RULE_MERCHANT_BLOCKED",
+            Reason::RuleTerminalBlocked => "RULE_TERMINAL_BLOCKED",
+            Reason::RuleMerchantNetwork => "RULE_MERCHANT_NETWORK",
+            Reason::RuleMcc => "RULE_MCC",
             Reason::PaymentNotFound => "PAYMENT_NOT_FOUND",
             Reason::IdempotencyConflict => "IDEMPOTENCY_CONFLICT",
             Reason::CurrencyNotSupported => "CURRENCY_NOT_SUPPORTED",
@@ -120,6 +143,10 @@ impl Reason {
             Reason::PaymentState => "PAYMENT_STATE",
             Reason::RefundExceeds => "REFUND_EXCEEDS",
             Reason::RefundCurrencyMismatch => "REFUND_CURRENCY_MISMATCH",
+            Reason::RuleCurrency => "RULE_CURRENCY",
+            Reason::RuleNetworkLimit => "RULE_NETWORK_LIMIT",
+            Reason::RuleVelocityCode => "RULE_VELOCITY_CODE",
+            Reason::RuleVelocityTerminal => "RULE_VELOCITY_TERMINAL",
             Reason::ConcurrentUpdate => "CONCURRENT_UPDATE",
             Reason::SwitchBusy => "SWITCH_BUSY",
             Reason::RpcUnimplemented => "RPC_UNIMPLEMENTED",
@@ -149,19 +176,41 @@ impl Reason {
             | R::MessageMalformed => Code::InvalidArgument,
             R::MessageTooLarge => Code::ResourceExhausted,
             R::ApiKeyMissing | R::ApiKeyInvalid => Code::Unauthenticated,
-            R::NetworkNotEnabled => Code::PermissionDenied,
+            R::NetworkNotEnabled
+            | R::RuleMerchantBlocked
+            | R::RuleTerminalBlocked
+            | R::RuleMerchantNetwork
+            | R::RuleMcc => Code::PermissionDenied,
             R::PaymentNotFound => Code::NotFound,
             R::IdempotencyConflict => Code::AlreadyExists,
             R::CurrencyNotSupported
             | R::OperationNotSupported
             | R::PaymentState
             | R::RefundExceeds
-            | R::RefundCurrencyMismatch => Code::FailedPrecondition,
+            | R::RefundCurrencyMismatch
+            | R::RuleCurrency
+            | R::RuleNetworkLimit
+            | R::RuleVelocityCode
+            | R::RuleVelocityTerminal => Code::FailedPrecondition,
             R::ConcurrentUpdate => Code::Aborted,
             R::SwitchBusy => Code::Unavailable,
             R::RpcUnimplemented => Code::Unimplemented,
             R::ProtocolError | R::InternalError => Code::Internal,
         }
+    }
+}
+
+/// The reason a refusal by `rule` is sent with.
+pub fn rule_reason(rule: RuleId) -> Reason {
+    match rule {
+        RuleId::MerchantBlocked => Reason::RuleMerchantBlocked,
+        RuleId::TerminalBlocked => Reason::RuleTerminalBlocked,
+        RuleId::MerchantNetwork => Reason::RuleMerchantNetwork,
+        RuleId::Currency => Reason::RuleCurrency,
+        RuleId::NetworkLimit => Reason::RuleNetworkLimit,
+        RuleId::Mcc => Reason::RuleMcc,
+        RuleId::VelocityCode => Reason::RuleVelocityCode,
+        RuleId::VelocityTerminal => Reason::RuleVelocityTerminal,
     }
 }
 

@@ -9,9 +9,9 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
 use super::convert::pb_state;
-use super::reason::{DOMAIN, Reason};
+use super::reason::{DOMAIN, Reason, rule_reason};
 use crate::payments::PayError;
-use crate::routing::IdentifyError;
+use crate::routing::{IdentifyError, RuleId};
 
 /// A refusal being built: the reason decides the code; details are added by kind.
 #[derive(Debug)]
@@ -196,6 +196,7 @@ impl From<PayError> for Status {
                     .precondition("payment", &message)
                     .meta("currency", refund)
             }
+            PayError::RuleRefused { rule, .. } => rule_refusal(rule, &message),
             PayError::Busy => Refusal::new(R::SwitchBusy, message),
             PayError::Conflict => Refusal::new(
                 R::ConcurrentUpdate,
@@ -207,5 +208,34 @@ impl From<PayError> for Status {
             }
         };
         refusal.into_status()
+    }
+}
+
+/// A compliance refusal: the reason names the rule, ErrorInfo metadata `rule` gives its
+/// decision-record name, and the message says what the integrator can do.
+fn rule_refusal(rule: RuleId, message: &str) -> Refusal {
+    let advice = match rule {
+        RuleId::MerchantBlocked => "the switch operator has blocked this merchant; contact them",
+        RuleId::TerminalBlocked => "the switch operator has blocked this terminal; contact them",
+        RuleId::MerchantNetwork => "ask the customer for a wallet this merchant accepts",
+        RuleId::Currency => "charge in a currency the network is allowed to take",
+        RuleId::NetworkLimit => {
+            "charge a smaller amount, or take the rest with another payment method"
+        }
+        RuleId::Mcc => "this network may not serve the merchant's category; ask for another wallet",
+        RuleId::VelocityCode => {
+            "ask the customer to show a fresh code, or wait before trying this one again"
+        }
+        RuleId::VelocityTerminal => {
+            "wait before taking more payments at this terminal, or contact the switch operator"
+        }
+    };
+    let reason = rule_reason(rule);
+    let text = format!("{message}; {advice}");
+    let refusal = Refusal::new(reason, &text).meta("rule", rule.as_str());
+    if reason.code() == Code::FailedPrecondition {
+        refusal.precondition("payment", text)
+    } else {
+        refusal
     }
 }

@@ -45,6 +45,13 @@ pub enum PayError {
         refund: &'static str,
         payment: &'static str,
     },
+    /// A compliance rule refused the payment; `detail` is the decision's reason, which
+    /// never holds the code.
+    #[error("refused by compliance rule {rule}: {detail}")]
+    RuleRefused {
+        rule: crate::routing::RuleId,
+        detail: String,
+    },
     #[error("the switch is at capacity; retry shortly")]
     Busy,
     #[error("the record changed concurrently")]

@@ -1,10 +1,30 @@
-//! Code identification: which network a scanned code belongs to. One table built from every
-//! network's profile (or its config override); the longest matching prefix wins; a code two
-//! networks claim with the same prefix length, or none claims, is refused before any
-//! network is called.
+//! Routing: which network a payment goes to, and whether the compliance rules let it.
+//!
+//! Code identification (here): one table built from every network's profile (or its config
+//! override); the longest matching prefix wins; a code two networks claim with the same
+//! prefix length, or none claims, is refused before any network is called. `candidates`
+//! records every row that matched for the decision.
+//!
+//! The compliance rules (`rules`), velocity counting (`velocity`), the rules a running
+//! switch holds (`compliance`) and replay of logged decisions (`replay`) build on it.
 use std::sync::Arc;
 
 use kakehashi_adapter_core::{CodePattern, PaymentCode};
+
+mod candidates;
+pub mod canonical;
+mod compliance;
+pub mod replay;
+pub mod rules;
+pub mod time;
+pub mod velocity;
+
+pub use compliance::Compliance;
+pub use replay::{ReplayReport, replay, replay_entries, replay_under};
+pub use rules::{
+    ComplianceConfig, Decision, DecisionInput, Outcome, RuleId, RuleSet, RulesError, Version,
+    activate, evaluate,
+};
 
 /// Upper bound on table rows: config mistakes should not make identification slow.
 pub const PATTERNS_MAX: usize = 4096;

@@ -5,6 +5,7 @@
 //! survives a crash. Changes to a payment are optimistic: the caller names the version it
 //! read, and a concurrent change makes the write fail with [`StoreError::Conflict`].
 mod rows;
+mod rules_sql;
 mod schema;
 mod sql;
 
@@ -12,6 +13,10 @@ use async_trait::async_trait;
 
 use crate::domain::{PaymentRecord, RefundRecord, Transition};
 
+pub use rules_sql::{
+    VelocityTotals, insert_velocity_event, lock_velocity_key, prune_velocity, rule_set,
+    rule_set_versions, save_rule_set, velocity_totals,
+};
 pub use sql::SqlStore;
 
 #[derive(Debug, thiserror::Error)]

@@ -5,9 +5,11 @@ use sqlx::AnyPool;
 
 use super::StoreError;
 
+/// Applied in version order.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_refund_leases.sql")),
+    (4, include_str!("migrations/0004_rules.sql")),
 ];
 
 pub async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
