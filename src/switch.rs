@@ -63,7 +63,11 @@ impl Switch {
         let settings = config.network_settings()?;
         let networks = Networks::build(&settings, Arc::clone(&clock))?;
         networks.check_merchant_ids(&config.merchants)?;
-        let store: Arc<dyn Store> = Arc::new(SqlStore::connect(&config.store_url).await?);
+        let compliance = crate::routing::Compliance::from_config(&config)
+            .map_err(|e| StartError::Config(crate::config::ConfigError::Invalid(e.to_string())))?;
+        let sql = SqlStore::connect(&config.store_url).await?;
+        crate::routing::rules::activate(sql.pool(), compliance.rules(), clock.now_ms()).await?;
+        let store: Arc<dyn Store> = Arc::new(sql);
         store
             .sync_merchants(&merchant_rows(&config), &terminal_rows(&config))
             .await?;
@@ -110,6 +114,7 @@ impl Switch {
             clock,
             merchants,
             config.limits,
+            compliance,
             &config.instance_name(),
         );
         let listener =

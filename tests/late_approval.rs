@@ -192,6 +192,7 @@ async fn two_instances(url: &str, network: Arc<SlowNetwork>) -> (Payments, Payme
             Arc::new(SystemClock),
             vec![merchant],
             limits,
+            compliance(),
             name,
         )
     };
@@ -425,4 +426,14 @@ async fn postgres_a_late_query_approval_past_the_void_window_is_refunded() {
         return;
     };
     a_late_query_approval_past_the_void_window_is_refunded(&url).await;
+}
+
+/// The rules a merchant "m" accepting only "slow" gets from a config with no
+/// `[compliance]` section.
+fn compliance() -> kakehashi::routing::Compliance {
+    let text = "listen = \"127.0.0.1:0\"\nstore_url = \"sqlite://unused.db\"\n\
+        [[merchants]]\nid = \"m\"\nname = \"M\"\ncategory_code = \"5812\"\nnetworks = [\"slow\"]\n\
+        [networks.slow]\n";
+    let config = kakehashi::Config::parse(text).expect("config");
+    kakehashi::routing::Compliance::from_config(&config).expect("rules")
 }

@@ -4,6 +4,7 @@
 //! The store is the source of truth. In-memory maps here are caches of who is working on
 //! what (drivers, watchers); losing them loses nothing, because recovery rebuilds the work
 //! from the store.
+mod admit;
 mod alarms;
 mod cancel;
 mod commands;
@@ -58,6 +59,8 @@ pub struct Payments {
 struct Inner {
     store: Arc<dyn Store>,
     networks: Networks,
+    /// The rule set every payment is decided under, and the key codes are counted by.
+    compliance: crate::routing::Compliance,
     clock: Arc<dyn Clock>,
     merchants: BTreeMap<String, Merchant>,
     limits: Limits,
@@ -95,11 +98,13 @@ impl Payments {
         clock: Arc<dyn Clock>,
         merchants: Vec<Merchant>,
         limits: Limits,
+        compliance: crate::routing::Compliance,
         instance_name: &str,
     ) -> Self {
         let inner = Inner {
             store,
             networks,
+            compliance,
             clock,
             merchants: merchants.into_iter().map(|m| (m.id.clone(), m)).collect(),
             owner: LeaseOwner::new(instance_name, &crate::domain::new_id("boot")),

@@ -2,15 +2,17 @@
 //! payment to its driver and waiting (bounded) for the outcome.
 use std::time::Duration;
 
-use kakehashi_adapter_core::{Money, mask};
+use kakehashi_adapter_core::{Money, PaymentCode, mask};
 use tracing::Instrument;
 
+use super::admit::{Admitted, Candidate};
 use super::commands::{Caller, MerchantQrCommand, PayCommand};
 use super::{PayError, PaymentView, Payments, Unsupported};
 use crate::domain::{
     ClientKey, Event, PaymentKind, PaymentRecord, PaymentState, Transition, new_id,
 };
 use crate::networks::Network;
+use crate::routing::rules::CodeRoute;
 
 /// What is needed to store a new payment, before it has an id.
 struct NewPayment<'a> {
@@ -25,6 +27,8 @@ struct NewPayment<'a> {
     /// Wallet brand known from the code alone.
     brand: Option<String>,
     route_detail: String,
+    /// The scanned code and how it was identified; `None` for a merchant-presented QR.
+    code: Option<(&'a PaymentCode, CodeRoute)>,
 }
 
 // === impl Payments ===
@@ -41,13 +45,13 @@ impl Payments {
         {
             return Ok(view);
         }
-        let identified = self
+        let route = self
             .inner
             .networks
             .codes()
-            .identify(&cmd.code)
+            .route(&cmd.code)
             .map_err(PayError::UnroutableCode)?;
-        let network = self.usable_network(caller, &identified.network, &cmd.amount)?;
+        let network = self.usable_network(&route.network, &cmd.amount)?;
         if !network.profile.capabilities.customer_presented {
             return Err(PayError::NotSupported {
                 network: network.profile.id.clone(),
@@ -63,13 +67,14 @@ impl Payments {
             description: &cmd.description,
             code_masked: cmd.code.masked(),
             network,
-            brand: identified.brand.clone(),
+            brand: route.brand.clone(),
             route_detail: format!(
                 "routed to {} by code prefix {} (length {})",
                 network.profile.id,
-                identified.prefix,
+                route.prefix,
                 cmd.code.expose().len()
             ),
+            code: Some((&cmd.code, route.clone())),
         };
         let Some((payment, permit)) = self.insert_new(new).await? else {
             return self
@@ -108,7 +113,7 @@ impl Payments {
         if self.inner.networks.get(&cmd.network).is_none() {
             return Err(PayError::UnknownNetwork(cmd.network.clone()));
         }
-        let network = self.usable_network(caller, &cmd.network, &cmd.amount)?;
+        let network = self.usable_network(&cmd.network, &cmd.amount)?;
         if !network.profile.capabilities.merchant_presented {
             return Err(PayError::NotSupported {
                 network: network.profile.id.clone(),
@@ -126,6 +131,7 @@ impl Payments {
             network,
             brand: None,
             route_detail: format!("merchant-presented QR on {}", network.profile.id),
+            code: None,
         };
         let Some((payment, permit)) = self.insert_new(new).await? else {
             return self
@@ -191,16 +197,9 @@ impl Payments {
             .ok_or(PayError::Conflict)
     }
 
-    fn usable_network(
-        &self,
-        caller: &Caller,
-        network_id: &str,
-        amount: &Money,
-    ) -> Result<&Network, PayError> {
-        let merchant = self.merchant(&caller.merchant_id)?;
-        if !merchant.networks.iter().any(|n| n == network_id) {
-            return Err(PayError::NetworkNotEnabled(network_id.to_owned()));
-        }
+    /// The network, if this switch runs it and it can price the amount. Whether the
+    /// merchant may use it is a compliance rule, decided (and logged) at admission.
+    fn usable_network(&self, network_id: &str, amount: &Money) -> Result<&Network, PayError> {
         let network = self
             .inner
             .networks
@@ -215,9 +214,10 @@ impl Payments {
         Ok(network)
     }
 
-    /// Stores the payment as AUTHORIZING (durably, with its RECEIVED and AUTHORIZING
-    /// transitions) and opens its watch channel. `None` when another request with the same
-    /// key won the race.
+    /// Decides the payment under the compliance rules and, if routed, stores it as
+    /// AUTHORIZING (durably, with its RECEIVED and AUTHORIZING transitions, in one
+    /// transaction with the decision) and opens its watch channel. `None` when another
+    /// request with the same key won the race.
     async fn insert_new(
         &self,
         new: NewPayment<'_>,
@@ -284,14 +284,18 @@ impl Payments {
             super::lease::CallKind::BeforeDeadline,
         );
         let lease_until = self.first_lease_until(now, first_call);
-        match self
-            .inner
-            .store
-            .insert_payment(&payment, &transitions, &self.inner.owner, lease_until)
-            .await?
-        {
-            crate::store::InsertPayment::Inserted => {}
-            crate::store::InsertPayment::Existing(_) => return Ok(None),
+        let candidate = Candidate {
+            payment: &payment,
+            transitions: &transitions,
+            lease_until_ms: lease_until,
+            code: new.code,
+        };
+        match self.admit(candidate).await? {
+            Admitted::Inserted => {}
+            Admitted::Existing => return Ok(None),
+            Admitted::Refused { rule, detail } => {
+                return Err(PayError::RuleRefused { rule, detail });
+            }
         }
         tracing::info!(
             payment_id = %payment.payment_id,

@@ -166,6 +166,7 @@ async fn payments(network: Arc<ScriptedNetwork>) -> (Payments, tempfile::TempDir
             Arc::new(SystemClock),
             vec![merchant],
             limits,
+            compliance(),
             "test",
         ),
         dir,
@@ -374,4 +375,14 @@ async fn a_refund_nobody_can_ask_about_alarms_once_not_on_every_pass() {
         1,
         "a network that cannot be asked is never sent the refund again"
     );
+}
+
+/// The rules a merchant "m" accepting only "scripted" gets from a config with no
+/// `[compliance]` section.
+fn compliance() -> crate::routing::Compliance {
+    let text = "listen = \"127.0.0.1:0\"\nstore_url = \"sqlite://unused.db\"\n\
+        [[merchants]]\nid = \"m\"\nname = \"M\"\ncategory_code = \"5812\"\nnetworks = [\"scripted\"]\n\
+        [networks.scripted]\n";
+    let config = crate::Config::parse(text).expect("config");
+    crate::routing::Compliance::from_config(&config).expect("rules")
 }

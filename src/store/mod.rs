@@ -17,7 +17,7 @@ pub use rules_sql::{
     VelocityTotals, insert_velocity_event, lock_velocity_key, prune_velocity, rule_set,
     rule_set_versions, save_rule_set, velocity_totals,
 };
-pub use sql::SqlStore;
+pub use sql::{SqlStore, insert_payment_in};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -112,6 +112,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         lease_owner: &LeaseOwner,
         lease_until_ms: i64,
     ) -> Result<InsertPayment, StoreError>;
+
+    /// A transaction for writes that must commit together (a payment with its velocity
+    /// counts, routing decision and audit entries); see `sql::insert_payment_in`. Nothing
+    /// is durable until the caller commits.
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError>;
 
     async fn payment(&self, payment_id: &str) -> Result<Option<PaymentRecord>, StoreError>;
 

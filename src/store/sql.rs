@@ -140,42 +140,8 @@ impl Store for SqlStore {
         lease_owner: &LeaseOwner,
         lease_until_ms: i64,
     ) -> Result<InsertPayment, StoreError> {
-        check_payment(p)?;
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO payments (payment_id, merchant_id, terminal_id, merchant_order_id, \
-             request_hash, kind, amount_minor, amount_value, currency, description, code_masked, \
-             network, state, qr_payload, refunded_minor, refund_reserved_minor, created_at_ms, \
-             updated_at_ms, deadline_at_ms, reverse_attempts, version, lease_owner, lease_until_ms, \
-             wallet_brand) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, 0, $15, $16, \
-             $17, 0, $18, $20, $21, $19) ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING",
-        )
-        .bind(&p.payment_id)
-        .bind(&p.merchant_id)
-        .bind(&p.terminal_id)
-        .bind(p.merchant_order_id.as_str())
-        .bind(&p.request_hash)
-        .bind(p.kind.as_str())
-        .bind(p.amount.minor())
-        .bind(p.amount.value_string())
-        .bind(p.amount.currency_code())
-        .bind(&p.description)
-        .bind(&p.code_masked)
-        .bind(&p.network)
-        .bind(p.state.as_str())
-        .bind(&p.qr_payload)
-        .bind(p.created_at_ms)
-        .bind(p.updated_at_ms)
-        .bind(p.deadline_at_ms)
-        .bind(p.version)
-        .bind(&p.wallet_brand)
-        .bind(lease_owner.id())
-        .bind(lease_until_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
+        if !insert_payment_in(&mut tx, p, transitions, (lease_owner, lease_until_ms)).await? {
             tx.rollback().await?;
             let existing = self
                 .payment_by_order(&p.merchant_id, p.merchant_order_id.as_str())
@@ -183,11 +149,12 @@ impl Store for SqlStore {
                 .ok_or(StoreError::Conflict)?;
             return Ok(InsertPayment::Existing(Box::new(existing)));
         }
-        for t in transitions {
-            insert_transition(&mut *tx, &p.payment_id, t).await?;
-        }
         tx.commit().await?;
         Ok(InsertPayment::Inserted)
+    }
+
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(self.pool.begin().await?)
     }
 
     async fn payment(&self, payment_id: &str) -> Result<Option<PaymentRecord>, StoreError> {
@@ -530,6 +497,57 @@ impl Store for SqlStore {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Stores a new payment, leased, and its first transitions inside `tx`, unless the merchant
+/// already used its order id: `false` then, and nothing was written (roll `tx` back).
+pub async fn insert_payment_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    p: &PaymentRecord,
+    transitions: &[Transition],
+    (lease_owner, lease_until_ms): (&LeaseOwner, i64),
+) -> Result<bool, StoreError> {
+    check_payment(p)?;
+    let inserted = sqlx::query(
+        "INSERT INTO payments (payment_id, merchant_id, terminal_id, merchant_order_id, \
+         request_hash, kind, amount_minor, amount_value, currency, description, code_masked, \
+         network, state, qr_payload, refunded_minor, refund_reserved_minor, created_at_ms, \
+         updated_at_ms, deadline_at_ms, reverse_attempts, version, lease_owner, lease_until_ms, \
+         wallet_brand) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, 0, $15, $16, \
+         $17, 0, $18, $20, $21, $19) ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING",
+    )
+    .bind(&p.payment_id)
+    .bind(&p.merchant_id)
+    .bind(&p.terminal_id)
+    .bind(p.merchant_order_id.as_str())
+    .bind(&p.request_hash)
+    .bind(p.kind.as_str())
+    .bind(p.amount.minor())
+    .bind(p.amount.value_string())
+    .bind(p.amount.currency_code())
+    .bind(&p.description)
+    .bind(&p.code_masked)
+    .bind(&p.network)
+    .bind(p.state.as_str())
+    .bind(&p.qr_payload)
+    .bind(p.created_at_ms)
+    .bind(p.updated_at_ms)
+    .bind(p.deadline_at_ms)
+    .bind(p.version)
+    .bind(&p.wallet_brand)
+    .bind(lease_owner.id())
+    .bind(lease_until_ms)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(false);
+    }
+    for t in transitions {
+        insert_transition(&mut **tx, &p.payment_id, t).await?;
+    }
+    Ok(true)
 }
 
 /// A unique index refused the write: another record holds that key.
