@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 
 pub mod domain;
+pub mod fx;
 pub mod loadgen;
 pub mod networks;
 pub mod payments;

@@ -5,7 +5,11 @@ use sqlx::AnyPool;
 
 use super::StoreError;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_initial.sql")),
+    // 0002–0004 belong to other branches; the money tables (fx, ledger, settlement) are 5.
+    (5, include_str!("migrations/0005_money.sql")),
+];
 
 pub async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
     sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
