@@ -18,6 +18,7 @@ pub mod networks;
 pub mod payments;
 pub mod qr;
 pub mod routing;
+pub mod settlement;
 pub mod store;
 pub mod switch;
 pub mod telemetry;
