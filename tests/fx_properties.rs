@@ -265,5 +265,10 @@ fn the_limits_hold_together() {
         "beyond i64"
     );
     assert!(convert_minor(AMOUNT_MINOR_MAX / 1_000_000, 0, rate, 2, RoundingMode::Up).is_ok());
-    const { assert!(ALLOCATION_PARTS_MAX >= 1_000_000, "a million payments split in one go") };
+    const {
+        assert!(
+            ALLOCATION_PARTS_MAX >= 1_000_000,
+            "a million payments split in one go"
+        )
+    };
 }
