@@ -376,3 +376,87 @@ fn err(place: &str, reason: impl std::fmt::Display) -> SettlementConfigError {
         reason: reason.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+registration_number = "T1180301018771"
+issuer_name = "Kakehashi"
+[networks.paypay]
+fee_taxable = true
+fees = [{ rate = "0.0198", from = "2026-01-01" }]
+[merchants.m1]
+name = "M1"
+payout = { cycle = "month-end", business_days_after = 2 }
+bank = { bank_code = "0005", bank_name_kana = "ミツビシユ－エフジエイ", branch_code = "001", branch_name_kana = "ホンテン", account_type = "ordinary", account_number = "12345", holder_kana = "サクラショウテン(カ" }
+"#;
+
+    fn build(text: &str) -> Result<SettlementSetup, SettlementConfigError> {
+        toml::from_str::<SettlementConfig>(text).unwrap().build()
+    }
+
+    #[test]
+    fn a_valid_section_builds_with_its_defaults() {
+        let setup = build(BASE).unwrap();
+        let paypay = &setup.networks["paypay"];
+        assert_eq!(paypay.cutoff, Cutoff::MIDNIGHT);
+        assert_eq!(paypay.settlement_currency, Currency::JPY);
+        assert_eq!(setup.tax_rate, Decimal::new(1, 1));
+        assert_eq!(setup.tax_rounding, RoundingMode::Down);
+        let bank = &setup.merchants["m1"].bank;
+        assert_eq!(bank.account_number, "0012345");
+        assert_eq!(bank.holder, "ｻｸﾗｼﾖｳﾃﾝ(ｶ");
+    }
+
+    #[test]
+    fn each_bad_bank_field_is_named() {
+        let cases = [
+            (
+                "bank_code = \"0005\"",
+                "bank_code = \"005\"",
+                "bank.bank_code",
+            ),
+            (
+                "branch_code = \"001\"",
+                "branch_code = \"0011\"",
+                "bank.branch_code",
+            ),
+            (
+                "account_number = \"12345\"",
+                "account_number = \"12345678\"",
+                "bank.account_number",
+            ),
+            (
+                "account_number = \"12345\"",
+                "account_number = \"12-45\"",
+                "bank.account_number",
+            ),
+            (
+                "holder_kana = \"サクラショウテン(カ\"",
+                "holder_kana = \"さくら商店\"",
+                "bank.holder_kana",
+            ),
+            ("T1180301018771", "T1180301018772", "registration_number"),
+            ("rate = \"0.0198\"", "rate = \"1.5\"", "fees[0]"),
+            (
+                "fee_taxable = true",
+                "fee_taxable = true\ncutoff = \"00:00\"",
+                "cutoff",
+            ),
+        ];
+        for (from, to, place) in cases {
+            let error = build(&BASE.replace(from, to)).unwrap_err();
+            assert!(error.place.ends_with(place), "{to}: {error}");
+        }
+        let holder = build(&BASE.replace("サクラショウテン(カ", "さくら商店")).unwrap_err();
+        assert!(holder.to_string().contains("merchants.m1") && holder.reason.contains('商'));
+        let wrong_type = "account_type = \"ordinary\", account_number = \"12345\"";
+        let text = BASE.replace(
+            wrong_type,
+            "account_type = \"savings-ish\", account_number = \"12345\"",
+        );
+        assert!(toml::from_str::<SettlementConfig>(&text).is_err());
+    }
+}
