@@ -52,6 +52,12 @@ pub struct Config {
     /// when the rule set is built at start (`RuleSet::from_config`).
     #[serde(default)]
     pub compliance: crate::routing::ComplianceConfig,
+    /// Rates file, markups and rounding per network (`[fx]`).
+    #[serde(default)]
+    pub fx: crate::fx::FxConfig,
+    /// Cut-offs, fees, tax, invoices and payouts (`[settlement]`).
+    #[serde(default)]
+    pub settlement: Option<crate::settlement::SettlementConfig>,
 }
 
 /// Server TLS (rustls). Without it the switch serves plaintext gRPC, for loopback only.
@@ -304,6 +310,23 @@ impl Config {
             return invalid("too many merchants or terminals".into());
         }
         self.qr.validate().map_err(ConfigError::Invalid)?;
+        self.fx
+            .policy()
+            .map_err(|e| ConfigError::Invalid(format!("fx: {e}")))?;
+        if let Some(settlement) = &self.settlement {
+            settlement
+                .build()
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            if let Some(id) = settlement
+                .merchants
+                .keys()
+                .find(|id| !self.merchants.iter().any(|m| &m.id == *id))
+            {
+                return invalid(format!(
+                    "settlement.merchants.{id} is not a merchant in [[merchants]]"
+                ));
+            }
+        }
         let mut merchant_ids = BTreeSet::new();
         for m in &self.merchants {
             if let Some(qr) = &m.qr {

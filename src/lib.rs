@@ -12,11 +12,13 @@ pub mod config;
 pub mod demo;
 
 pub mod domain;
+pub mod fx;
 pub mod loadgen;
 pub mod networks;
 pub mod payments;
 pub mod qr;
 pub mod routing;
+pub mod settlement;
 pub mod soak;
 pub mod store;
 pub mod switch;

@@ -101,6 +101,23 @@ enum Command {
     },
     /// Print the SHA-256 of an API key, for `api_key_sha256` in the config.
     HashKey { key: String },
+    /// Close a business day: each network's batch (gross, refunds, fees, tax, net per
+    /// merchant), the reports, and on a payout date the fee invoices and the Zengin file.
+    Settle {
+        #[arg(long, env = "KAKEHASHI_CONFIG")]
+        config: PathBuf,
+        /// The business date to close, YYYY-MM-DD (JST).
+        #[arg(long)]
+        date: String,
+        /// Where the reports, invoices and Zengin files go.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Time `close_batch` and its reports over N synthetic payments and print peak memory.
+    BenchSettle {
+        #[arg(long, default_value_t = 1_000_000)]
+        payments: usize,
+    },
     /// Merchant tools: `merchant qr` prints a merchant's static EMVCo code and writes its PNG.
     Merchant {
         #[command(subcommand)]
@@ -242,6 +259,8 @@ async fn main() -> ExitCode {
             println!("{}", hash_api_key(&key));
             Ok(())
         }
+        Command::Settle { config, date, out } => settle(&config, &date, &out).await,
+        Command::BenchSettle { payments } => bench_settle(payments),
         Command::Merchant { command } => {
             kakehashi::qr::cli::run(&command).map(|out| println!("{out}"))
         }
@@ -273,6 +292,59 @@ async fn serve(path: PathBuf, log_format: Option<LogFormat>) -> Result<(), Strin
         .map_err(|e| e.to_string());
     telemetry.shutdown().await;
     result
+}
+
+async fn settle(config: &std::path::Path, date: &str, out: &std::path::Path) -> Result<(), String> {
+    let date: kakehashi::settlement::BusinessDate =
+        date.parse().map_err(|e| format!("--date: {e}"))?;
+    let now_ms = kakehashi_adapter_core::Clock::now_ms(&SystemClock);
+    let report = kakehashi::settlement::cli::settle(config, date, out, now_ms)
+        .await
+        .map_err(|e| e.to_string())?;
+    for (batch, closed_now) in &report.batches {
+        let t = &batch.totals;
+        println!(
+            "{} {}: {} merchants, {} payments, {} refunds, {} reversals, net {} {}{}",
+            batch.network,
+            batch.business_date,
+            batch.lines.len(),
+            t.payments,
+            t.refunds,
+            t.reversals,
+            kakehashi::fx::convert::minor_to_string(t.net_minor, batch.currency),
+            batch.currency.code(),
+            if *closed_now { "" } else { " (already closed)" }
+        );
+    }
+    for payout in &report.payouts {
+        println!(
+            "payout {} JPY {} on {}",
+            payout.merchant_id, payout.amount_yen, payout.transfer_date
+        );
+    }
+    for file in &report.files {
+        println!("wrote {}", file.display());
+    }
+    Ok(())
+}
+
+fn bench_settle(payments: usize) -> Result<(), String> {
+    let r = kakehashi::settlement::bench::run(payments)?;
+    println!(
+        "payments {} (facts {}, merchants {}): generate {} ms, close_batch {} ms, CSV+JSON {} ms \
+         ({} + {} bytes), peak RSS {}",
+        r.payments,
+        r.facts,
+        r.merchants,
+        r.generate_ms,
+        r.close_ms,
+        r.report_ms,
+        r.csv_bytes,
+        r.json_bytes,
+        r.peak_rss_kib
+            .map_or("unknown".to_owned(), |k| format!("{} MiB", k / 1024))
+    );
+    Ok(())
 }
 
 async fn sim(

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_refund_leases.sql")),
     (4, include_str!("migrations/0004_rules.sql")),
+    (5, include_str!("migrations/0005_money.sql")),
 ];
 
 pub async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
