@@ -14,7 +14,7 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 use crate::api::{AcceptanceApi, AcceptanceEdge, Authenticator, TerminalIdentity};
 use crate::config::Config;
 use crate::networks::Networks;
-use crate::payments::{Merchant, Payments};
+use crate::payments::{Merchant, Payments, Setup};
 use crate::store::{MerchantRow, SqlStore, Store, TerminalRow};
 
 /// Longest a single RPC may run before the server answers DEADLINE_EXCEEDED.
@@ -108,15 +108,16 @@ impl Switch {
                 Some(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
             }
         };
-        let payments = Payments::new(
+        let payments = Payments::new(Setup {
             store,
             networks,
             clock,
             merchants,
-            config.limits,
+            limits: config.limits,
             compliance,
-            &config.instance_name(),
-        );
+            cutoffs: cutoffs(&config)?,
+            instance_name: config.instance_name(),
+        });
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -219,4 +220,21 @@ fn terminal_rows(config: &Config) -> Vec<TerminalRow> {
             store_id: t.store_id.clone(),
         })
         .collect()
+}
+
+/// Each settled network's business-day cut-off, from `[settlement]`.
+fn cutoffs(
+    config: &Config,
+) -> Result<std::collections::BTreeMap<String, crate::settlement::Cutoff>, StartError> {
+    let Some(settlement) = &config.settlement else {
+        return Ok(Default::default());
+    };
+    let setup = settlement
+        .build()
+        .map_err(|e| StartError::Config(crate::config::ConfigError::Invalid(e.to_string())))?;
+    Ok(setup
+        .networks
+        .into_iter()
+        .map(|(id, rules)| (id, rules.cutoff))
+        .collect())
 }

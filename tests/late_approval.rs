@@ -186,15 +186,16 @@ async fn two_instances(url: &str, network: Arc<SlowNetwork>) -> (Payments, Payme
             ..Limits::default()
         };
         let store: Arc<dyn Store> = Arc::new(store.clone());
-        Payments::new(
+        Payments::new(kakehashi::payments::Setup {
             store,
             networks,
-            Arc::new(SystemClock),
-            vec![merchant],
+            clock: Arc::new(SystemClock),
+            merchants: vec![merchant],
             limits,
-            compliance(),
-            name,
-        )
+            compliance: compliance(),
+            cutoffs: Default::default(),
+            instance_name: name.into(),
+        })
     };
     (instance("switch-a"), instance("switch-b"), store)
 }

@@ -121,9 +121,14 @@ async fn exercise(store: &SqlStore) {
         detail: "ok".into(),
         at_ms: 3,
     };
-    store.update_payment(&next, Some(&t)).await.unwrap();
+    store
+        .update_payment(&next, Some(&t), &kakehashi::store::Effects::none())
+        .await
+        .unwrap();
     assert!(matches!(
-        store.update_payment(&next, Some(&t)).await,
+        store
+            .update_payment(&next, Some(&t), &kakehashi::store::Effects::none())
+            .await,
         Err(StoreError::Conflict) | Err(StoreError::Database(_))
     ));
     assert_eq!(

@@ -6,6 +6,7 @@
 //! from the store.
 mod admit;
 mod alarms;
+mod books;
 mod cancel;
 mod commands;
 mod driver;
@@ -31,7 +32,7 @@ use tokio::sync::{Notify, Semaphore};
 use crate::config::Limits;
 use crate::domain::{PaymentRecord, Transition};
 use crate::networks::Networks;
-use crate::store::{LeaseOwner, Store, StoreError};
+use crate::store::{Effects, LeaseOwner, Store, StoreError};
 
 pub use commands::{Caller, CancelCommand, MerchantQrCommand, PayCommand, RefundCommand};
 pub use error::{PayError, Unsupported};
@@ -51,6 +52,21 @@ pub struct Merchant {
     pub stores: BTreeMap<String, String>,
 }
 
+/// What the orchestrator is built from.
+pub struct Setup {
+    pub store: Arc<dyn Store>,
+    pub networks: Networks,
+    pub clock: Arc<dyn Clock>,
+    pub merchants: Vec<Merchant>,
+    pub limits: Limits,
+    pub compliance: crate::routing::Compliance,
+    /// Each network's business-day cut-off (JST), for dating ledger entries; a network not
+    /// listed closes its day at midnight JST.
+    pub cutoffs: BTreeMap<String, crate::settlement::Cutoff>,
+    /// Must differ between processes sharing one store (see [`LeaseOwner`]).
+    pub instance_name: String,
+}
+
 #[derive(Clone)]
 pub struct Payments {
     inner: Arc<Inner>,
@@ -61,6 +77,7 @@ struct Inner {
     networks: Networks,
     /// The rule set every payment is decided under, and the key codes are counted by.
     compliance: crate::routing::Compliance,
+    cutoffs: BTreeMap<String, crate::settlement::Cutoff>,
     clock: Arc<dyn Clock>,
     merchants: BTreeMap<String, Merchant>,
     limits: Limits,
@@ -90,24 +107,26 @@ impl std::fmt::Debug for Payments {
 // === impl Payments ===
 
 impl Payments {
-    /// `instance_name` must differ between processes sharing one store (see
-    /// [`LeaseOwner`]); each call starts a new boot of it.
-    pub fn new(
-        store: Arc<dyn Store>,
-        networks: Networks,
-        clock: Arc<dyn Clock>,
-        merchants: Vec<Merchant>,
-        limits: Limits,
-        compliance: crate::routing::Compliance,
-        instance_name: &str,
-    ) -> Self {
+    /// Each call starts a new boot of `setup.instance_name` (see [`LeaseOwner`]).
+    pub fn new(setup: Setup) -> Self {
+        let Setup {
+            store,
+            networks,
+            clock,
+            merchants,
+            limits,
+            compliance,
+            cutoffs,
+            instance_name,
+        } = setup;
         let inner = Inner {
             store,
             networks,
             compliance,
+            cutoffs,
             clock,
             merchants: merchants.into_iter().map(|m| (m.id.clone(), m)).collect(),
-            owner: LeaseOwner::new(instance_name, &crate::domain::new_id("boot")),
+            owner: LeaseOwner::new(&instance_name, &crate::domain::new_id("boot")),
             active: DashMap::new(),
             refund_sends: DashMap::new(),
             recovery_cursors: std::sync::Mutex::new(recovery::Cursors::default()),
@@ -173,10 +192,10 @@ impl Payments {
         detail: String,
         mutate: impl FnOnce(&mut PaymentRecord),
     ) -> Result<(), PayError> {
-        let (next, record) = self.next_state(payment, event, detail, mutate).await?;
+        let (next, record, effects) = self.next_state(payment, event, detail, mutate).await?;
         self.inner
             .store
-            .update_payment(&next, Some(&record))
+            .update_payment(&next, Some(&record), &effects)
             .await?;
         self.commit_transition(payment, next, &record).await;
         Ok(())
@@ -192,28 +211,30 @@ impl Payments {
         paid: &kakehashi_adapter_core::Paid,
         (refund, lease_until): (&crate::domain::RefundRecord, i64),
     ) -> Result<(), PayError> {
-        let (next, record) = self
+        let (next, record, effects) = self
             .next_state(payment, event, detail, |p| {
                 p.record_paid(paid);
                 p.refund_reserved_minor += refund.amount.minor();
             })
             .await?;
+        let lease = (&self.inner.owner, lease_until);
         self.inner
             .store
-            .update_payment_with_refund(&next, &record, refund, (&self.inner.owner, lease_until))
+            .update_payment_with_refund(&next, &record, refund, lease, &effects)
             .await?;
         self.commit_transition(payment, next, &record).await;
         Ok(())
     }
 
-    /// The record after `event` (version and time bumped) and its transition row.
+    /// The record after `event` (version and time bumped), its transition row, and the
+    /// money it books.
     async fn next_state(
         &self,
         payment: &PaymentRecord,
         event: crate::domain::Event,
         detail: String,
         mutate: impl FnOnce(&mut PaymentRecord),
-    ) -> Result<(PaymentRecord, Transition), PayError> {
+    ) -> Result<(PaymentRecord, Transition, Effects), PayError> {
         let from = payment.state;
         let to = from
             .apply(event)
@@ -223,21 +244,16 @@ impl Payments {
         next.state = to;
         next.version += 1;
         next.updated_at_ms = self.now_ms();
-        let seq = self
-            .inner
-            .store
-            .transitions(&payment.payment_id)
-            .await?
-            .len() as i64
-            + 1;
+        let history = self.inner.store.transitions(&payment.payment_id).await?;
         let record = Transition {
-            seq,
+            seq: history.len() as i64 + 1,
             from: Some(from),
             to,
             detail,
             at_ms: next.updated_at_ms,
         };
-        Ok((next, record))
+        let effects = self.payment_effects(&history, event, &next)?;
+        Ok((next, record, effects))
     }
 
     /// After the store committed: the caller's copy becomes the new record; watchers hear.
@@ -257,7 +273,10 @@ impl Payments {
         let mut next = payment.clone();
         next.version += 1;
         next.updated_at_ms = self.now_ms();
-        self.inner.store.update_payment(&next, None).await?;
+        self.inner
+            .store
+            .update_payment(&next, None, &Effects::none())
+            .await?;
         *payment = next;
         self.publish(payment).await;
         Ok(())

@@ -160,15 +160,16 @@ async fn payments(network: Arc<ScriptedNetwork>) -> (Payments, tempfile::TempDir
     };
     let networks = Networks::from_adapters(vec![network]).unwrap();
     (
-        Payments::new(
-            Arc::new(store),
+        Payments::new(super::Setup {
+            store: Arc::new(store),
             networks,
-            Arc::new(SystemClock),
-            vec![merchant],
+            clock: Arc::new(SystemClock),
+            merchants: vec![merchant],
             limits,
-            compliance(),
-            "test",
-        ),
+            compliance: compliance(),
+            cutoffs: Default::default(),
+            instance_name: "test".into(),
+        }),
         dir,
     )
 }

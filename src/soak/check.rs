@@ -86,7 +86,53 @@ pub async fn check(world: &World, store: &SqlStore) -> Result<Vec<String>, Strin
         }
         check_wallets(kind, state, &mut problems);
     }
+    check_ledger(store, &books, &mut problems).await?;
     Ok(problems)
+}
+
+/// The ledger balances per currency, and what it owes each merchant is exactly what stays
+/// captured in the switch's books (no fees are posted before a batch closes).
+async fn check_ledger(
+    store: &SqlStore,
+    books: &Books,
+    problems: &mut Vec<String>,
+) -> Result<(), String> {
+    use crate::settlement::ledger::Account;
+    use crate::settlement::ledger::sql::{balances, trial_balance};
+    let all = balances(store.pool(), i64::MAX)
+        .await
+        .map_err(|e| e.to_string())?;
+    for (currency, (debit, credit)) in trial_balance(&all) {
+        if debit != credit {
+            problems.push(format!(
+                "ledger: {currency} debits {debit} != credits {credit}"
+            ));
+        }
+    }
+    let mut owed: BTreeMap<(String, &'static str), i64> = BTreeMap::new();
+    for (p, _) in &books.payments {
+        if matches!(
+            p.state,
+            PaymentState::Succeeded | PaymentState::PartiallyRefunded | PaymentState::Refunded
+        ) {
+            let key = (p.merchant_id.clone(), p.amount.currency_code());
+            *owed.entry(key).or_default() += p.amount.minor() - p.refunded_minor;
+        }
+    }
+    for ((merchant, currency), expected) in owed {
+        let account = Account::merchant_payable(&merchant).to_string();
+        let held: i64 = all
+            .iter()
+            .filter(|b| b.account.to_string() == account && b.currency.code() == currency)
+            .map(|b| -b.net_minor())
+            .sum();
+        if held != expected {
+            problems.push(format!(
+                "ledger: merchant {merchant} payable {held} {currency}, its captured payments say {expected}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_payment(

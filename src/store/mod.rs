@@ -17,7 +17,7 @@ pub use rules_sql::{
     VelocityTotals, insert_velocity_event, lock_velocity_key, prune_velocity, rule_set,
     rule_set_versions, save_rule_set, velocity_totals,
 };
-pub use sql::{SqlStore, insert_payment_in};
+pub use sql::{SqlStore, insert_payment_in, write_effects};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -45,6 +45,21 @@ pub struct TerminalRow {
     pub terminal_id: String,
     pub merchant_id: String,
     pub store_id: String,
+}
+
+/// What else a state change writes, in its own transaction: the ledger entries it posts and
+/// the settlement facts it records. Built by the orchestrator before the write; written all
+/// or nothing with the change.
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    pub journal: Vec<crate::settlement::ledger::JournalEntry>,
+    pub facts: Vec<crate::settlement::SettledPaymentFact>,
+}
+
+impl Effects {
+    pub fn none() -> Self {
+        Self::default()
+    }
 }
 
 /// Who holds a driver lease: the instance's configured name and this process's boot. Each
@@ -140,6 +155,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &self,
         payment: &PaymentRecord,
         transition: Option<&Transition>,
+        effects: &Effects,
     ) -> Result<(), StoreError>;
 
     async fn transitions(&self, payment_id: &str) -> Result<Vec<Transition>, StoreError>;
@@ -233,6 +249,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         transition: &Transition,
         refund: &RefundRecord,
         lease: (&LeaseOwner, i64),
+        effects: &Effects,
     ) -> Result<(), StoreError>;
 
     /// Settles a pending refund and writes the payment it changed (optimistic, as
@@ -243,5 +260,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         refund: &RefundRecord,
         payment: &PaymentRecord,
         transition: Option<&Transition>,
+        effects: &Effects,
     ) -> Result<(), StoreError>;
 }

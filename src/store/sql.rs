@@ -11,7 +11,8 @@ use super::rows::{
     transition_from_row,
 };
 use super::{
-    InsertPayment, InsertRefund, LeaseOwner, MerchantRow, Store, StoreError, TerminalRow, schema,
+    Effects, InsertPayment, InsertRefund, LeaseOwner, MerchantRow, Store, StoreError, TerminalRow,
+    schema,
 };
 use crate::domain::{PaymentRecord, RefundRecord, Transition};
 
@@ -207,6 +208,7 @@ impl Store for SqlStore {
         &self,
         p: &PaymentRecord,
         transition: Option<&Transition>,
+        effects: &Effects,
     ) -> Result<(), StoreError> {
         check_payment(p)?;
         let mut tx = self.pool.begin().await?;
@@ -214,6 +216,7 @@ impl Store for SqlStore {
         if let Some(t) = transition {
             insert_transition(&mut *tx, &p.payment_id, t).await?;
         }
+        write_effects(&mut tx, effects).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -451,6 +454,7 @@ impl Store for SqlStore {
         transition: &Transition,
         r: &RefundRecord,
         lease: (&LeaseOwner, i64),
+        effects: &Effects,
     ) -> Result<(), StoreError> {
         check_payment(p)?;
         let mut tx = self.pool.begin().await?;
@@ -460,6 +464,7 @@ impl Store for SqlStore {
             tx.rollback().await?;
             return Err(StoreError::Conflict);
         }
+        write_effects(&mut tx, effects).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -469,6 +474,7 @@ impl Store for SqlStore {
         r: &RefundRecord,
         p: &PaymentRecord,
         transition: Option<&Transition>,
+        effects: &Effects,
     ) -> Result<(), StoreError> {
         check_payment(p)?;
         let mut tx = self.pool.begin().await?;
@@ -494,6 +500,7 @@ impl Store for SqlStore {
         if let Some(t) = transition {
             insert_transition(&mut *tx, &p.payment_id, t).await?;
         }
+        write_effects(&mut tx, effects).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -548,6 +555,22 @@ pub async fn insert_payment_in(
         insert_transition(&mut **tx, &p.payment_id, t).await?;
     }
     Ok(true)
+}
+
+/// Posts the ledger entries and records the settlement facts a state change caused, inside
+/// its transaction. A fact already recorded (a retried change) is not recorded twice; an
+/// entry already posted is a `Conflict`, so the caller reloads and decides again.
+pub async fn write_effects(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    effects: &Effects,
+) -> Result<(), StoreError> {
+    for entry in &effects.journal {
+        crate::settlement::ledger::sql::post(tx, entry).await?;
+    }
+    for fact in &effects.facts {
+        crate::settlement::sql::record_fact(&mut **tx, fact).await?;
+    }
+    Ok(())
 }
 
 /// A unique index refused the write: another record holds that key.

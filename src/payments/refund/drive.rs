@@ -366,10 +366,15 @@ impl Payments {
                 });
             }
             let (next, transition) = self.settled_payment(&payment, &refund).await?;
+            let effects = if refund.state == RefundState::Succeeded {
+                self.refund_effects(&payment, &refund)?
+            } else {
+                crate::store::Effects::none()
+            };
             match self
                 .inner
                 .store
-                .finish_refund(&refund, &next, transition.as_ref())
+                .finish_refund(&refund, &next, transition.as_ref(), &effects)
                 .await
             {
                 Ok(()) => {
