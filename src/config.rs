@@ -58,6 +58,10 @@ pub struct Config {
     /// Cut-offs, fees, tax, invoices and payouts (`[settlement]`).
     #[serde(default)]
     pub settlement: Option<crate::settlement::SettlementConfig>,
+    /// The compliance audit log (src/audit/config.rs); without it nothing is checkpointed
+    /// or served to auditors.
+    #[serde(default)]
+    pub audit: Option<crate::audit::AuditConfig>,
 }
 
 /// Server TLS (rustls). Without it the switch serves plaintext gRPC, for loopback only.

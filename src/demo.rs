@@ -10,7 +10,7 @@ mod visitors;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kakehashi_adapter_core::{RunningSimulator, SimulatorOptions, SystemClock};
+use kakehashi_adapter_core::{Clock, RunningSimulator, SimulatorOptions, SystemClock};
 
 use crate::terminal::Terminal;
 use crate::{Config, Switch};
@@ -54,8 +54,13 @@ pub async fn run(layout: Layout) -> Result<(), DemoError> {
         sims.insert(factory.kind().to_owned(), sim);
     }
     let store_url = format!("sqlite://{}", dir.path().join("kakehashi.db").display());
-    let config = Config::parse(&config_text(&store_url, &sims))
-        .map_err(|e| DemoError::Setup(e.to_string()))?;
+    let audit_key = audit_key(dir.path())?;
+    let config = Config::parse(&format!(
+        "{}\n{}",
+        config_text(&store_url, &sims),
+        audit_key.config
+    ))
+    .map_err(|e| DemoError::Setup(e.to_string()))?;
     let switch = Switch::build(config)
         .await
         .map_err(|e| DemoError::Setup(e.to_string()))?;
@@ -87,10 +92,75 @@ pub async fn run(layout: Layout) -> Result<(), DemoError> {
     shift.report.print();
     let _ = stop.send(());
     let _ = server.await;
+    println!(
+        "{}",
+        audit_epilogue(&store_url, dir.path(), &audit_key).await
+    );
     match shift.report.failures() {
         0 => Ok(()),
         n => Err(DemoError::Failed(n)),
     }
+}
+
+/// The demo log's signing key, its verifier key, and the `[audit]` table naming it.
+struct DemoAuditKey {
+    verifier_key: String,
+    private_key: String,
+    config: String,
+}
+
+const DEMO_ORIGIN: &str = "kakehashi.example/audit/demo";
+
+fn audit_key(dir: &std::path::Path) -> Result<DemoAuditKey, DemoError> {
+    let setup = |e: crate::audit::checkpoint::CheckpointError| DemoError::Setup(e.to_string());
+    let (private_key, verifier_key) =
+        crate::audit::checkpoint::keygen(DEMO_ORIGIN).map_err(setup)?;
+    let path = dir.join("audit.key");
+    crate::audit::checkpoint::write_key_file(&path, &private_key).map_err(setup)?;
+    let config = format!(
+        "[audit]\norigin = \"{DEMO_ORIGIN}\"\nkey_path = {:?}\ncheckpoint_interval_ms = 1000\n",
+        path.display().to_string()
+    );
+    Ok(DemoAuditKey {
+        verifier_key,
+        private_key,
+        config,
+    })
+}
+
+/// The shift's last act: export the audit log and verify the export offline with the
+/// verifier key alone, as an auditor would.
+async fn audit_epilogue(store_url: &str, dir: &std::path::Path, key: &DemoAuditKey) -> String {
+    let result = async {
+        let store = crate::store::SqlStore::connect(store_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let signer = crate::audit::checkpoint::LogSigner::from_key(&key.private_key, DEMO_ORIGIN)
+            .map_err(|e| e.to_string())?;
+        crate::audit::writer::checkpoint_now(store.pool(), &signer, SystemClock.now_ms())
+            .await
+            .map_err(|e| e.to_string())?;
+        if crate::store::audit_sql::tree_size(store.pool())
+            .await
+            .map_err(|e| e.to_string())?
+            == 0
+        {
+            return Ok("Audit log: no entries were written this shift".to_owned());
+        }
+        let out = dir.join("audit-export");
+        let summary = crate::audit::export::export(store.pool(), &out)
+            .await
+            .map_err(|e| e.to_string())?;
+        crate::audit::verify::verify_dir(&out, &key.verifier_key).map_err(|e| e.to_string())?;
+        Ok::<_, String>(format!(
+            "Audit log: {} entries exported to {} and verified offline with {}",
+            summary.size,
+            out.display(),
+            key.verifier_key
+        ))
+    }
+    .await;
+    result.unwrap_or_else(|e| format!("Audit log: export or verification FAILED: {e}"))
 }
 
 /// The switch config: one merchant accepting every network, short timings so the shift's

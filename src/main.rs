@@ -118,6 +118,23 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         payments: usize,
     },
+    /// Benchmark the audit log on a throwaway store: bulk-build a tree of N records, then
+    /// time durable appends (batches of 1 and 64) and inclusion proofs at that size.
+    BenchAudit {
+        #[arg(long, default_value_t = 10_000_000)]
+        entries: u64,
+        /// Entries appended per batch size when timing appends.
+        #[arg(long, default_value_t = 2_000)]
+        appends: u64,
+        /// A database to fill, e.g. sqlite:///tmp/bench.db or postgres://postgres@127.0.0.1/bench
+        #[arg(long)]
+        store: String,
+    },
+    /// The compliance audit log: keygen, checkpoint, export, verify, show.
+    Audit {
+        #[command(subcommand)]
+        command: kakehashi::audit::cli::AuditCommand,
+    },
     /// Merchant tools: `merchant qr` prints a merchant's static EMVCo code and writes its PNG.
     Merchant {
         #[command(subcommand)]
@@ -255,12 +272,22 @@ async fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Command::BenchAudit {
+            entries,
+            appends,
+            store,
+        } => kakehashi::audit::bench::run(entries, appends, &store)
+            .await
+            .map(|report| print!("{report}")),
         Command::HashKey { key } => {
             println!("{}", hash_api_key(&key));
             Ok(())
         }
         Command::Settle { config, date, out } => settle(&config, &date, &out).await,
         Command::BenchSettle { payments } => bench_settle(payments),
+        Command::Audit { command } => kakehashi::audit::cli::run(command)
+            .await
+            .map(|out| println!("{out}")),
         Command::Merchant { command } => {
             kakehashi::qr::cli::run(&command).map(|out| println!("{out}"))
         }

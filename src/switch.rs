@@ -37,6 +37,8 @@ pub enum StartError {
     Tls(String),
     #[error("server: {0}")]
     Serve(String),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::server::AuditServeError),
 }
 
 pub struct Switch {
@@ -46,6 +48,8 @@ pub struct Switch {
     auth: Authenticator,
     tls: Option<ServerTlsConfig>,
     request_bytes_max: usize,
+    /// The checkpoint writer and auditor listener, when `[audit]` is configured.
+    audit: Option<crate::audit::server::AuditServer>,
 }
 
 // === impl Switch ===
@@ -67,6 +71,13 @@ impl Switch {
             .map_err(|e| StartError::Config(crate::config::ConfigError::Invalid(e.to_string())))?;
         let sql = SqlStore::connect(&config.store_url).await?;
         crate::routing::rules::activate(sql.pool(), compliance.rules(), clock.now_ms()).await?;
+        let audit = match &config.audit {
+            Some(audit) => Some(
+                crate::audit::server::AuditServer::bind(audit, sql.pool().clone(), clock.clone())
+                    .await?,
+            ),
+            None => None,
+        };
         let store: Arc<dyn Store> = Arc::new(sql);
         store
             .sync_merchants(&merchant_rows(&config), &terminal_rows(&config))
@@ -136,7 +147,13 @@ impl Switch {
             auth,
             tls,
             request_bytes_max: config.limits.request_bytes_max,
+            audit,
         })
+    }
+
+    /// The auditor listener's address, when `[audit] listen` is set.
+    pub fn auditor_addr(&self) -> Option<SocketAddr> {
+        self.audit.as_ref().and_then(|a| a.local_addr())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -173,8 +190,10 @@ impl Switch {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let recovery = {
             let payments = self.payments.clone();
+            let stop_rx = stop_rx.clone();
             tokio::spawn(async move { payments.run_recovery(stop_rx).await })
         };
+        let audit = self.audit.map(|audit| tokio::spawn(audit.run(stop_rx)));
         let mut builder = Server::builder()
             .timeout(RPC_TIMEOUT)
             .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION);
@@ -194,6 +213,11 @@ impl Switch {
             .map_err(|e| StartError::Serve(e.to_string()));
         let _ = stop_tx.send(true);
         let _ = recovery.await;
+        if let Some(audit) = audit
+            && let Ok(Err(e)) = audit.await
+        {
+            tracing::error!(error = %e, "Auditor listener failed");
+        }
         result
     }
 }

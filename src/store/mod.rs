@@ -4,6 +4,7 @@
 //! Every method commits before it returns: when the orchestrator hears `Ok`, the change
 //! survives a crash. Changes to a payment are optimistic: the caller names the version it
 //! read, and a concurrent change makes the write fail with [`StoreError::Conflict`].
+pub mod audit_sql;
 mod rows;
 mod rules_sql;
 mod schema;

@@ -9,6 +9,7 @@ use super::StoreError;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_refund_leases.sql")),
+    (3, include_str!("migrations/0003_audit.sql")),
     (4, include_str!("migrations/0004_rules.sql")),
     (5, include_str!("migrations/0005_money.sql")),
 ];
