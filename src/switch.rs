@@ -128,6 +128,9 @@ impl Switch {
             compliance,
             cutoffs: cutoffs(&config)?,
             instance_name: config.instance_name(),
+            fx: config.fx.load_book().map_err(|e| {
+                StartError::Config(crate::config::ConfigError::Invalid(format!("fx: {e}")))
+            })?,
         });
         let listener =
             TcpListener::bind(config.listen)

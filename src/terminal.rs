@@ -62,6 +62,40 @@ impl Terminal {
         request
     }
 
+    /// Sends a whole `PayRequest` as built by the caller (e.g. with a `quote_id`).
+    pub async fn pay_request(
+        &mut self,
+        message: pb::PayRequest,
+    ) -> Result<pb::Payment, tonic::Status> {
+        let request = self.request(message);
+        let reply = self.client.pay(request).await?.into_inner();
+        reply
+            .payment
+            .ok_or_else(|| tonic::Status::internal("reply without payment"))
+    }
+
+    /// An indicative `wallet_currency` amount for `value currency` on `network`.
+    pub async fn quote(
+        &mut self,
+        value: &str,
+        currency: &str,
+        network: &str,
+        wallet_currency: &str,
+    ) -> Result<pb::FxQuote, tonic::Status> {
+        let request = self.request(pb::QuoteRequest {
+            amount: Some(pb::Money {
+                value: value.to_owned(),
+                currency: currency.to_owned(),
+            }),
+            network: network.to_owned(),
+            wallet_currency: wallet_currency.to_owned(),
+        });
+        let reply = self.client.quote(request).await?.into_inner();
+        reply
+            .quote
+            .ok_or_else(|| tonic::Status::internal("reply without quote"))
+    }
+
     pub async fn pay(
         &mut self,
         order_id: &str,
@@ -90,6 +124,7 @@ impl Terminal {
             }),
             code: code.to_owned(),
             description: description.to_owned(),
+            quote_id: String::new(),
         });
         let reply = self.client.pay(request).await?.into_inner();
         reply

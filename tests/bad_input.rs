@@ -46,6 +46,7 @@ fn pay(order: &str, value: &str, currency: &str, code: &str) -> Call {
         amount: money(value, currency),
         code: code.into(),
         description: String::new(),
+        quote_id: String::new(),
     })
 }
 
@@ -189,6 +190,7 @@ fn amount_cases(code: &str) -> Vec<Case> {
                 amount: None,
                 code: code.into(),
                 description: String::new(),
+                quote_id: String::new(),
             }),
             ("amount", "AMOUNT_REQUIRED"),
             "amount: is required",
@@ -260,6 +262,7 @@ fn key_and_text_cases(code: &str) -> Vec<Case> {
                 amount: money("1200", "JPY"),
                 code: code.into(),
                 description: "x".repeat(129),
+                quote_id: String::new(),
             }),
             ("description", "TEXT_FORMAT"),
             "description",
@@ -568,6 +571,7 @@ async fn one_answer_names_every_invalid_field() {
                     amount: money("0100", "JPY"),
                     code: "1234 5678 9012".into(),
                     description: "line\nbreak".into(),
+                    quote_id: String::new(),
                 }),
                 ("merchant_order_id", "ORDER_ID_FORMAT"),
                 "description",
@@ -671,6 +675,7 @@ async fn an_oversize_request_is_resource_exhausted_and_never_read() {
         amount: money("1", "JPY"),
         code: "9".repeat(20),
         description: String::new(),
+        quote_id: String::new(),
     };
     let big_description = pb::PayRequest {
         merchant_order_id: "huge".into(),

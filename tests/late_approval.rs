@@ -195,6 +195,7 @@ async fn two_instances(url: &str, network: Arc<SlowNetwork>) -> (Payments, Payme
             compliance: compliance(),
             cutoffs: Default::default(),
             instance_name: name.into(),
+            fx: kakehashi::fx::FxConfig::default().load_book().unwrap(),
         })
     };
     (instance("switch-a"), instance("switch-b"), store)
@@ -206,6 +207,7 @@ fn pay_command(order: &str) -> PayCommand {
         amount: Money::parse("2500", "JPY").expect("money"),
         code: PaymentCode::parse("771234567890123456").expect("code"),
         description: String::new(),
+        quote_id: None,
     }
 }
 

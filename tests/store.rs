@@ -35,6 +35,7 @@ fn payment(id: &str, order: &str, amount: &str) -> PaymentRecord {
         wallet_amount: None,
         settlement_quote: None,
         qr_payload: None,
+        fx_quote_id: None,
         refunded_minor: 0,
         refund_reserved_minor: 0,
         created_at_ms: 1,

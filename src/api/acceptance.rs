@@ -12,7 +12,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::auth::TerminalIdentity;
-use super::convert::{order_id, pb_payment, pb_refund};
+use super::convert::{order_id, pb_payment, pb_quote, pb_refund};
 use super::reason::Reason;
 use super::status::Refusal;
 use crate::payments::{Caller, Payments};
@@ -129,6 +129,18 @@ impl AcceptanceService for AcceptanceApi {
         Ok(Response::new(pb::RefundPaymentResponse {
             payment: Some(pb_payment(&view)),
             refund: Some(pb_refund(&refund)),
+        }))
+    }
+
+    async fn quote(
+        &self,
+        request: Request<pb::QuoteRequest>,
+    ) -> Result<Response<pb::QuoteResponse>, Status> {
+        let caller = caller(&request)?;
+        let command = request.into_inner().try_into()?;
+        let quote = self.payments.quote(&caller, command).await?;
+        Ok(Response::new(pb::QuoteResponse {
+            quote: Some(pb_quote(&quote)),
         }))
     }
 }

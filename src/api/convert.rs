@@ -9,7 +9,10 @@ use tonic::Status;
 use super::reason::Reason;
 use super::status::{Violation, Violations};
 use crate::domain::{ClientKey, PaymentState, RefundRecord, RefundState};
-use crate::payments::{CancelCommand, MerchantQrCommand, PayCommand, PaymentView, RefundCommand};
+use crate::fx::{Quote, QuoteComparison};
+use crate::payments::{
+    CancelCommand, MerchantQrCommand, PayCommand, PaymentView, QuoteCommand, RefundCommand,
+};
 
 /// Longest description or reason accepted.
 pub const TEXT_LENGTH_MAX: usize = 128;
@@ -93,6 +96,27 @@ fn merchant_order_id(raw: &str) -> Result<ClientKey, Violation> {
     key("merchant_order_id", Reason::OrderIdFormat, raw)
 }
 
+/// An optional quote id: empty is none; otherwise `q_` and 32 lowercase hex digits, as
+/// `Quote` issues them. A malformed id names no quote, so it is refused as unknown.
+fn quote_id(raw: &str) -> Result<Option<String>, Violation> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let well_formed = raw.len() == 34
+        && raw.starts_with("q_")
+        && raw[2..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !well_formed {
+        return Err(Violation::new(
+            "quote_id",
+            Reason::QuoteUnknown,
+            "not a quote id: send the quote_id Quote returned, or leave it empty",
+        ));
+    }
+    Ok(Some(raw.to_owned()))
+}
+
 impl TryFrom<pb::PayRequest> for PayCommand {
     type Error = Status;
     fn try_from(r: pb::PayRequest) -> Result<Self, Status> {
@@ -101,8 +125,9 @@ impl TryFrom<pb::PayRequest> for PayCommand {
         let amount = money(&mut v, "amount", r.amount.as_ref());
         let code = v.check(code(&r.code));
         let description = v.check(text("description", &r.description));
-        let (Some(merchant_order_id), Some(amount), Some(code), Some(description)) =
-            (merchant_order_id, amount, code, description)
+        let quote_id = v.check(quote_id(&r.quote_id));
+        let (Some(merchant_order_id), Some(amount), Some(code), Some(description), Some(quote_id)) =
+            (merchant_order_id, amount, code, description, quote_id)
         else {
             return Err(v.into_status());
         };
@@ -111,6 +136,40 @@ impl TryFrom<pb::PayRequest> for PayCommand {
             amount,
             code,
             description,
+            quote_id,
+        })
+    }
+}
+
+/// The wallet currency of a quote: an ISO 4217 code with a minor unit.
+fn wallet_currency(raw: &str) -> Result<iso_currency::Currency, Violation> {
+    iso_currency::Currency::from_code(raw)
+        .filter(|c| c.exponent().is_some())
+        .ok_or_else(|| {
+            Violation::new(
+                "wallet_currency",
+                Reason::CurrencyUnknown,
+                "not an ISO 4217 code with a minor unit, e.g. \"CNY\"",
+            )
+        })
+}
+
+impl TryFrom<pb::QuoteRequest> for QuoteCommand {
+    type Error = Status;
+    fn try_from(r: pb::QuoteRequest) -> Result<Self, Status> {
+        let mut v = Violations::default();
+        let amount = money(&mut v, "amount", r.amount.as_ref());
+        let network = v.check(network(&r.network));
+        let wallet_currency = v.check(wallet_currency(&r.wallet_currency));
+        let (Some(amount), Some(network), Some(wallet_currency)) =
+            (amount, network, wallet_currency)
+        else {
+            return Err(v.into_status());
+        };
+        Ok(Self {
+            amount,
+            network,
+            wallet_currency,
         })
     }
 }
@@ -270,6 +329,41 @@ pub fn pb_refund(r: &RefundRecord) -> pb::Refund {
     }
 }
 
+pub fn pb_quote(q: &Quote) -> pb::FxQuote {
+    pb::FxQuote {
+        quote_id: q.quote_id.clone(),
+        network: q.network.clone(),
+        merchant_amount: Some(pb_money(&q.merchant_amount)),
+        wallet_amount: Some(pb_money(&q.wallet_amount)),
+        rate: q.rate_quoted.to_string(),
+        rate_market: q.rate_market.to_string(),
+        markup: q.markup.to_string(),
+        created_at_ms: q.created_at_ms,
+        expires_at_ms: q.expires_at_ms,
+    }
+}
+
+/// Minor units of `currency` as a proto Money (zero and negatives included: a difference).
+fn pb_minor(minor: i64, currency: iso_currency::Currency) -> pb::Money {
+    pb::Money {
+        value: crate::fx::convert::minor_to_string(minor, currency),
+        currency: currency.code().to_owned(),
+    }
+}
+
+fn pb_comparison(c: &QuoteComparison) -> pb::QuoteComparison {
+    pb::QuoteComparison {
+        quote_id: c.quote_id.clone(),
+        wallet_amount_quoted: Some(pb_minor(c.wallet_minor_quoted, c.wallet_currency)),
+        wallet_amount_applied: Some(pb_minor(c.wallet_minor_applied, c.wallet_currency)),
+        difference: Some(pb_minor(c.difference_minor, c.wallet_currency)),
+        rate_quoted: c.rate_quoted.to_string(),
+        rate_applied: c.rate_applied.to_string(),
+        rate_difference: c.rate_difference.to_string(),
+        expired: c.expired,
+    }
+}
+
 pub fn pb_payment(view: &PaymentView) -> pb::Payment {
     let p = &view.payment;
     let refunded = Money::from_minor(p.refunded_minor, p.amount.currency()).ok();
@@ -303,5 +397,11 @@ pub fn pb_payment(view: &PaymentView) -> pb::Payment {
         updated_at_ms: p.updated_at_ms,
         qr_payload: p.qr_payload.clone().unwrap_or_default(),
         state_reason: view.state_reason.clone(),
+        quote: view.fx.as_ref().map(|fx| pb_quote(&fx.quote)),
+        quote_comparison: view
+            .fx
+            .as_ref()
+            .and_then(|fx| fx.comparison.as_ref())
+            .map(pb_comparison),
     }
 }

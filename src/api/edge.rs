@@ -99,13 +99,14 @@ where
 
 /// The service's RPCs: the only names a log line carries, so a client cannot write text of
 /// its choosing into the log through the path.
-const RPCS: [&str; 6] = [
+const RPCS: [&str; 7] = [
     "Pay",
     "CreateMerchantQr",
     "GetPayment",
     "WatchPayment",
     "CancelPayment",
     "RefundPayment",
+    "Quote",
 ];
 
 /// The method part of `/kakehashi.v1.AcceptanceService/Pay`, or `unknown`.

@@ -64,12 +64,17 @@ pub enum Reason {
     // INTERNAL
     ProtocolError,
     InternalError,
+    // FX quotes (added later; listed last to keep the table's order).
+    QuoteUnknown,
+    QuoteExpired,
+    QuoteMismatch,
+    RateUnavailable,
 }
 
 // === impl Reason ===
 
 impl Reason {
-    pub const ALL: [Reason; 39] = [
+    pub const ALL: [Reason; 43] = [
         Reason::OrderIdFormat,
         Reason::RefundIdFormat,
         Reason::RefundIdReserved,
@@ -109,6 +114,10 @@ impl Reason {
         Reason::RpcUnimplemented,
         Reason::ProtocolError,
         Reason::InternalError,
+        Reason::QuoteUnknown,
+        Reason::QuoteExpired,
+        Reason::QuoteMismatch,
+        Reason::RateUnavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -152,6 +161,10 @@ impl Reason {
             Reason::RpcUnimplemented => "RPC_UNIMPLEMENTED",
             Reason::ProtocolError => "PROTOCOL_ERROR",
             Reason::InternalError => "INTERNAL_ERROR",
+            Reason::QuoteUnknown => "QUOTE_UNKNOWN",
+            Reason::QuoteExpired => "QUOTE_EXPIRED",
+            Reason::QuoteMismatch => "QUOTE_MISMATCH",
+            Reason::RateUnavailable => "RATE_UNAVAILABLE",
         }
     }
 
@@ -173,7 +186,8 @@ impl Reason {
             | R::CodeAmbiguous
             | R::TextFormat
             | R::NetworkUnknown
-            | R::MessageMalformed => Code::InvalidArgument,
+            | R::MessageMalformed
+            | R::QuoteUnknown => Code::InvalidArgument,
             R::MessageTooLarge => Code::ResourceExhausted,
             R::ApiKeyMissing | R::ApiKeyInvalid => Code::Unauthenticated,
             R::NetworkNotEnabled
@@ -191,7 +205,10 @@ impl Reason {
             | R::RuleCurrency
             | R::RuleNetworkLimit
             | R::RuleVelocityCode
-            | R::RuleVelocityTerminal => Code::FailedPrecondition,
+            | R::RuleVelocityTerminal
+            | R::QuoteExpired
+            | R::QuoteMismatch
+            | R::RateUnavailable => Code::FailedPrecondition,
             R::ConcurrentUpdate => Code::Aborted,
             R::SwitchBusy => Code::Unavailable,
             R::RpcUnimplemented => Code::Unimplemented,

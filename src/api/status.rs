@@ -10,7 +10,7 @@ use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
 use super::convert::pb_state;
 use super::reason::{DOMAIN, Reason, rule_reason};
-use crate::payments::PayError;
+use crate::payments::{PayError, QuoteRefusal};
 use crate::routing::{IdentifyError, RuleId};
 
 /// A refusal being built: the reason decides the code; details are added by kind.
@@ -197,6 +197,20 @@ impl From<PayError> for Status {
                     .meta("currency", refund)
             }
             PayError::RuleRefused { rule, .. } => rule_refusal(rule, &message),
+            PayError::Quote(refusal) => match refusal {
+                QuoteRefusal::Unknown(_) => {
+                    return Violation::new("quote_id", R::QuoteUnknown, message).into_status();
+                }
+                QuoteRefusal::Expired { quote_id, .. } => {
+                    Refusal::new(R::QuoteExpired, &message).precondition(&quote_id, &message)
+                }
+                QuoteRefusal::Mismatch { quote_id, .. } => {
+                    Refusal::new(R::QuoteMismatch, &message).precondition(&quote_id, &message)
+                }
+            },
+            PayError::RateUnavailable(_) => {
+                Refusal::new(R::RateUnavailable, &message).precondition("rate", &message)
+            }
             PayError::Busy => Refusal::new(R::SwitchBusy, message),
             PayError::Conflict => Refusal::new(
                 R::ConcurrentUpdate,

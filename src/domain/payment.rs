@@ -51,6 +51,8 @@ pub struct PaymentRecord {
     pub wallet_amount: Option<WalletAmount>,
     pub settlement_quote: Option<SettlementQuote>,
     pub qr_payload: Option<String>,
+    /// The switch's FX quote `Pay` named (`fx_quotes`), fixed when the payment is stored.
+    pub fx_quote_id: Option<String>,
     /// Sum of succeeded refunds, in minor units of `amount`.
     pub refunded_minor: i64,
     /// Sum of refunds sent but not yet answered: reserved so concurrent refunds can never

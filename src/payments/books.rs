@@ -93,6 +93,7 @@ impl Payments {
                 network_reference: after.network_txn_id.clone(),
                 at_ms: after.updated_at_ms,
             }],
+            quote_comparison: None,
         })
     }
 
@@ -126,6 +127,7 @@ impl Payments {
                 network_reference: refund.network_refund_id.clone(),
                 at_ms: refund.updated_at_ms,
             }],
+            quote_comparison: None,
         })
     }
 

@@ -17,6 +17,16 @@ pub struct PayCommand {
     pub amount: Money,
     pub code: PaymentCode,
     pub description: String,
+    /// A quote from `Quote` the payment keeps (`q_` + 32 hex digits, checked).
+    pub quote_id: Option<String>,
+}
+
+/// Ask for an indicative wallet-currency amount.
+#[derive(Debug, Clone)]
+pub struct QuoteCommand {
+    pub amount: Money,
+    pub network: String,
+    pub wallet_currency: iso_currency::Currency,
 }
 
 #[derive(Debug, Clone)]
@@ -60,14 +70,22 @@ impl PayCommand {
     /// payment, and a one-time code has few enough values (about 10^9 for LINE Pay JP) to be
     /// brute-forced from it. A retry with another code that shares the last 4 is a replay:
     /// it gets the stored answer and charges nothing.
+    /// A quote id enters only when present, so payments without one keep the fingerprint
+    /// they always had.
     pub fn content_hash(&self) -> String {
-        content_hash(&[
+        let amount = self.amount.value_string();
+        let masked = self.code.masked();
+        let mut parts = vec![
             "pay",
-            &self.amount.value_string(),
+            amount.as_str(),
             self.amount.currency_code(),
-            &self.code.masked(),
-            &self.description,
-        ])
+            masked.as_str(),
+            self.description.as_str(),
+        ];
+        if let Some(quote_id) = &self.quote_id {
+            parts.extend(["quote", quote_id.as_str()]);
+        }
+        content_hash(&parts)
     }
 }
 
@@ -109,6 +127,7 @@ mod tests {
             amount: Money::parse("1200", "JPY").unwrap(),
             code: PaymentCode::parse(code).unwrap(),
             description: String::new(),
+            quote_id: None,
         }
     }
 

@@ -207,6 +207,7 @@ impl Payments {
                 payment,
                 refunds: Vec::new(),
                 state_reason: String::new(),
+                fx: None,
             });
         }
         self.finish_driving(payment_id, &bell, Ok(()), None, Doubt::default())

@@ -52,6 +52,12 @@ pub enum PayError {
         rule: crate::routing::RuleId,
         detail: String,
     },
+    /// The quote `Pay` named cannot price it.
+    #[error("{0}")]
+    Quote(super::quote::QuoteRefusal),
+    /// `Quote` has no rate for the pair now (or the amount does not convert).
+    #[error("{0}")]
+    RateUnavailable(String),
     #[error("the switch is at capacity; retry shortly")]
     Busy,
     #[error("the record changed concurrently")]

@@ -13,6 +13,7 @@ mod driver;
 mod error;
 mod lease;
 mod pay;
+mod quote;
 mod recovery;
 mod refund;
 mod reverse;
@@ -34,8 +35,11 @@ use crate::domain::{PaymentRecord, Transition};
 use crate::networks::Networks;
 use crate::store::{Effects, LeaseOwner, Store, StoreError};
 
-pub use commands::{Caller, CancelCommand, MerchantQrCommand, PayCommand, RefundCommand};
+pub use commands::{
+    Caller, CancelCommand, MerchantQrCommand, PayCommand, QuoteCommand, RefundCommand,
+};
 pub use error::{PayError, Unsupported};
+pub use quote::{FxView, QuoteRefusal};
 pub use refund::SWITCH_REFUND_PREFIX;
 pub use view::PaymentView;
 
@@ -65,6 +69,9 @@ pub struct Setup {
     pub cutoffs: BTreeMap<String, crate::settlement::Cutoff>,
     /// Must differ between processes sharing one store (see [`LeaseOwner`]).
     pub instance_name: String,
+    /// The configured rates and each network's markup, rounding and quote lifetime; rates
+    /// stored since (the partner feed, the networks' applied ones) join it per quote.
+    pub fx: crate::fx::RateBook,
 }
 
 #[derive(Clone)]
@@ -78,6 +85,7 @@ struct Inner {
     /// The rule set every payment is decided under, and the key codes are counted by.
     compliance: crate::routing::Compliance,
     cutoffs: BTreeMap<String, crate::settlement::Cutoff>,
+    fx: crate::fx::RateBook,
     clock: Arc<dyn Clock>,
     merchants: BTreeMap<String, Merchant>,
     limits: Limits,
@@ -118,12 +126,14 @@ impl Payments {
             compliance,
             cutoffs,
             instance_name,
+            fx,
         } = setup;
         let inner = Inner {
             store,
             networks,
             compliance,
             cutoffs,
+            fx,
             clock,
             merchants: merchants.into_iter().map(|m| (m.id.clone(), m)).collect(),
             owner: LeaseOwner::new(&instance_name, &crate::domain::new_id("boot")),
@@ -252,7 +262,14 @@ impl Payments {
             detail,
             at_ms: next.updated_at_ms,
         };
-        let effects = self.payment_effects(&history, event, &next)?;
+        let mut effects = self.payment_effects(&history, event, &next)?;
+        if effects
+            .facts
+            .iter()
+            .any(|f| f.kind == crate::settlement::FactKind::Payment)
+        {
+            effects.quote_comparison = self.capture_comparison(&next).await?;
+        }
         Ok((next, record, effects))
     }
 

@@ -29,6 +29,8 @@ struct NewPayment<'a> {
     route_detail: String,
     /// The scanned code and how it was identified; `None` for a merchant-presented QR.
     code: Option<(&'a PaymentCode, CodeRoute)>,
+    /// The checked quote the payment keeps.
+    quote: Option<crate::fx::Quote>,
 }
 
 // === impl Payments ===
@@ -58,6 +60,13 @@ impl Payments {
                 operation: Unsupported::CustomerPresented,
             });
         }
+        let quote = match &cmd.quote_id {
+            Some(quote_id) => Some(
+                self.usable_quote(caller, quote_id, &network.profile.id, &cmd.amount)
+                    .await?,
+            ),
+            None => None,
+        };
         let new = NewPayment {
             caller,
             order_id: &cmd.merchant_order_id,
@@ -75,6 +84,7 @@ impl Payments {
                 cmd.code.expose().len()
             ),
             code: Some((&cmd.code, route.clone())),
+            quote,
         };
         let Some((payment, permit)) = self.insert_new(new).await? else {
             return self
@@ -132,6 +142,7 @@ impl Payments {
             brand: None,
             route_detail: format!("merchant-presented QR on {}", network.profile.id),
             code: None,
+            quote: None,
         };
         let Some((payment, permit)) = self.insert_new(new).await? else {
             return self
@@ -199,7 +210,11 @@ impl Payments {
 
     /// The network, if this switch runs it and it can price the amount. Whether the
     /// merchant may use it is a compliance rule, decided (and logged) at admission.
-    fn usable_network(&self, network_id: &str, amount: &Money) -> Result<&Network, PayError> {
+    pub(super) fn usable_network(
+        &self,
+        network_id: &str,
+        amount: &Money,
+    ) -> Result<&Network, PayError> {
         let network = self
             .inner
             .networks
@@ -252,6 +267,7 @@ impl Payments {
             wallet_amount: None,
             settlement_quote: None,
             qr_payload: None,
+            fx_quote_id: new.quote.as_ref().map(|q| q.quote_id.clone()),
             refunded_minor: 0,
             refund_reserved_minor: 0,
             created_at_ms: now,
@@ -309,6 +325,10 @@ impl Payments {
             payment: payment.clone(),
             refunds: Vec::new(),
             state_reason: super::view::state_reason(&transitions),
+            fx: new.quote.map(|quote| super::FxView {
+                quote,
+                comparison: None,
+            }),
         };
         self.open_channel(view);
         Ok(Some((payment, permit)))

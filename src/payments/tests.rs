@@ -169,6 +169,7 @@ async fn payments(network: Arc<ScriptedNetwork>) -> (Payments, tempfile::TempDir
             compliance: compliance(),
             cutoffs: Default::default(),
             instance_name: "test".into(),
+            fx: crate::fx::FxConfig::default().load_book().unwrap(),
         }),
         dir,
     )
@@ -187,6 +188,7 @@ fn pay_command(order: &str) -> PayCommand {
         amount: Money::parse("1000", "JPY").expect("money"),
         code: PaymentCode::parse("771234567890123456").expect("code"),
         description: String::new(),
+        quote_id: None,
     }
 }
 

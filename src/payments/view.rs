@@ -14,6 +14,8 @@ pub struct PaymentView {
     pub refunds: Vec<RefundRecord>,
     /// Why the payment is in its current state, for people: see [`state_reason`].
     pub state_reason: String,
+    /// The quote `Pay` named and, once captured, the network's difference from it.
+    pub fx: Option<super::FxView>,
 }
 
 /// Why a payment is where it is, in words for people, from its stored transitions (oldest

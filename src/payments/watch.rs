@@ -26,6 +26,7 @@ impl Payments {
             payment: payment.clone(),
             refunds,
             state_reason: super::view::state_reason(&transitions),
+            fx: self.fx_view(payment).await?,
         })
     }
 

@@ -55,6 +55,16 @@ pub struct TerminalRow {
 pub struct Effects {
     pub journal: Vec<crate::settlement::ledger::JournalEntry>,
     pub facts: Vec<crate::settlement::SettledPaymentFact>,
+    /// A quoted payment's capture: our quote against the network's conversion.
+    pub quote_comparison: Option<QuoteComparisonRow>,
+}
+
+/// How a payment's capture compares with the quote `Pay` named, recorded with the capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteComparisonRow {
+    pub payment_id: String,
+    pub comparison: crate::fx::QuoteComparison,
+    pub at_ms: i64,
 }
 
 impl Effects {

@@ -21,7 +21,8 @@ macro_rules! payment_columns {
     state, wallet_brand, decline_reason, network_code, network_txn_id, wallet_amount_value, \
     wallet_currency, wallet_rate, quote_id, quote_pair, quote_price, quote_settlement_value, \
     quote_settlement_currency, quote_expires_at_ms, qr_payload, refunded_minor, \
-    refund_reserved_minor, created_at_ms, updated_at_ms, deadline_at_ms, reverse_attempts, version"
+    refund_reserved_minor, created_at_ms, updated_at_ms, deadline_at_ms, reverse_attempts, version, \
+    fx_quote_id"
     };
 }
 pub(crate) use payment_columns;
@@ -126,6 +127,7 @@ pub fn payment_from_row(row: &AnyRow) -> Result<PaymentRecord, StoreError> {
         wallet_amount,
         settlement_quote,
         qr_payload: row.try_get("qr_payload")?,
+        fx_quote_id: row.try_get("fx_quote_id")?,
         refunded_minor: row.try_get("refunded_minor")?,
         refund_reserved_minor: row.try_get("refund_reserved_minor")?,
         created_at_ms: row.try_get("created_at_ms")?,

@@ -520,9 +520,9 @@ pub async fn insert_payment_in(
          request_hash, kind, amount_minor, amount_value, currency, description, code_masked, \
          network, state, qr_payload, refunded_minor, refund_reserved_minor, created_at_ms, \
          updated_at_ms, deadline_at_ms, reverse_attempts, version, lease_owner, lease_until_ms, \
-         wallet_brand) \
+         wallet_brand, fx_quote_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, 0, $15, $16, \
-         $17, 0, $18, $20, $21, $19) ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING",
+         $17, 0, $18, $20, $21, $19, $22) ON CONFLICT (merchant_id, merchant_order_id) DO NOTHING",
     )
     .bind(&p.payment_id)
     .bind(&p.merchant_id)
@@ -545,6 +545,7 @@ pub async fn insert_payment_in(
     .bind(&p.wallet_brand)
     .bind(lease_owner.id())
     .bind(lease_until_ms)
+    .bind(&p.fx_quote_id)
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -569,6 +570,10 @@ pub async fn write_effects(
     }
     for fact in &effects.facts {
         crate::settlement::sql::record_fact(&mut **tx, fact).await?;
+    }
+    if let Some(row) = &effects.quote_comparison {
+        crate::fx::sql::insert_comparison(&mut **tx, &row.payment_id, &row.comparison, row.at_ms)
+            .await?;
     }
     Ok(())
 }
