@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "kakehashi/v1/wallet_network.proto",
         "kakehashi/v1/partner.proto",
         "kakehashi/v1/audit.proto",
+        "kakehashi/v1/settlement.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={}", root.join(file).display());

@@ -40,6 +40,10 @@ pub struct Config {
     pub merchants: Vec<MerchantConfig>,
     #[serde(default)]
     pub terminals: Vec<TerminalConfig>,
+    /// The operator's staff and tools: their keys open `SettlementService` (and nothing a
+    /// terminal can call opens it).
+    #[serde(default)]
+    pub operators: Vec<OperatorConfig>,
     /// The switch's own template in merchant-presented EMVCo codes (GUID, template ID).
     #[serde(default)]
     pub qr: crate::qr::QrSettings,
@@ -245,6 +249,22 @@ pub struct TerminalConfig {
     pub api_key_sha256: Option<String>,
 }
 
+/// An operator credential (`[[operators]]`), for `SettlementService`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorConfig {
+    pub id: String,
+    /// The key in clear (development only) ...
+    #[serde(default)]
+    pub api_key: Option<SecretString>,
+    /// ... or its SHA-256 in hex.
+    #[serde(default)]
+    pub api_key_sha256: Option<String>,
+}
+
+/// Upper bound on `[[operators]]`.
+pub const OPERATORS_MAX: usize = 100;
+
 /// Per-network settings the switch itself reads before handing the table to the adapter.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -361,6 +381,7 @@ impl Config {
             }
             t.api_key_hash().map_err(ConfigError::Invalid)?;
         }
+        self.validate_operators()?;
         for (name, table) in &self.networks {
             let settings = NetworkSettings::from_table(name, table)?;
             if settings
@@ -401,31 +422,71 @@ impl Config {
     }
 }
 
+// === impl Config (operators) ===
+
+impl Config {
+    /// Operator ids are unique and no operator key is also a terminal's: a key has one role.
+    fn validate_operators(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if self.operators.len() > OPERATORS_MAX {
+            return invalid(format!("at most {OPERATORS_MAX} [[operators]]"));
+        }
+        let terminal_hashes: BTreeSet<String> = self
+            .terminals
+            .iter()
+            .filter_map(|t| t.api_key_hash().ok())
+            .collect();
+        let mut ids = BTreeSet::new();
+        for o in &self.operators {
+            if o.id.is_empty() || !ids.insert(o.id.as_str()) {
+                return invalid(format!("operator id `{}` is empty or repeated", o.id));
+            }
+            let hash = o.api_key_hash().map_err(ConfigError::Invalid)?;
+            if terminal_hashes.contains(&hash) {
+                return invalid(format!("operator `{}` uses a terminal's API key", o.id));
+            }
+        }
+        Ok(())
+    }
+}
+
 // === impl TerminalConfig ===
 
 impl TerminalConfig {
     /// SHA-256 (hex) of the terminal's API key, from whichever form the config gives.
     pub fn api_key_hash(&self) -> Result<String, String> {
-        match (&self.api_key, &self.api_key_sha256) {
-            (Some(key), None) => {
-                if key.expose_secret().len() < 16 {
-                    return Err(format!(
-                        "terminal `{}`: api_key must be at least 16 characters",
-                        self.id
-                    ));
-                }
-                Ok(hash_api_key(key.expose_secret()))
+        key_hash("terminal", &self.id, &self.api_key, &self.api_key_sha256)
+    }
+}
+
+impl OperatorConfig {
+    pub fn api_key_hash(&self) -> Result<String, String> {
+        key_hash("operator", &self.id, &self.api_key, &self.api_key_sha256)
+    }
+}
+
+/// SHA-256 (hex) of a credential's API key, from whichever form the config gives.
+fn key_hash(
+    kind: &str,
+    id: &str,
+    api_key: &Option<SecretString>,
+    api_key_sha256: &Option<String>,
+) -> Result<String, String> {
+    match (api_key, api_key_sha256) {
+        (Some(key), None) => {
+            if key.expose_secret().len() < 16 {
+                return Err(format!(
+                    "{kind} `{id}`: api_key must be at least 16 characters"
+                ));
             }
-            (None, Some(hash))
-                if hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()) =>
-            {
-                Ok(hash.to_ascii_lowercase())
-            }
-            _ => Err(format!(
-                "terminal `{}` needs exactly one of api_key or api_key_sha256 (64 hex digits)",
-                self.id
-            )),
+            Ok(hash_api_key(key.expose_secret()))
         }
+        (None, Some(hash)) if hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()) => {
+            Ok(hash.to_ascii_lowercase())
+        }
+        _ => Err(format!(
+            "{kind} `{id}` needs exactly one of api_key or api_key_sha256 (64 hex digits)"
+        )),
     }
 }
 

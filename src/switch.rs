@@ -50,6 +50,8 @@ pub struct Switch {
     request_bytes_max: usize,
     /// The checkpoint writer and auditor listener, when `[audit]` is configured.
     audit: Option<crate::audit::server::AuditServer>,
+    /// `SettlementService`, for operator keys only.
+    settlement: crate::api::settlement::SettlementServer,
 }
 
 // === impl Switch ===
@@ -78,6 +80,9 @@ impl Switch {
             ),
             None => None,
         };
+        let settlement =
+            crate::api::settlement::from_config(&config, sql.pool().clone(), clock.clone())
+                .map_err(|e| StartError::Config(crate::config::ConfigError::Invalid(e)))?;
         let store: Arc<dyn Store> = Arc::new(sql);
         store
             .sync_merchants(&merchant_rows(&config), &terminal_rows(&config))
@@ -151,6 +156,7 @@ impl Switch {
             tls,
             request_bytes_max: config.limits.request_bytes_max,
             audit,
+            settlement,
         })
     }
 
@@ -211,6 +217,7 @@ impl Switch {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(acceptance)
+            .add_service(self.settlement)
             .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
             .await
             .map_err(|e| StartError::Serve(e.to_string()));

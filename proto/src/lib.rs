@@ -14,7 +14,7 @@ pub mod v1 {
     /// The server reads requests with [`crate::codec::RequestCodec`].
     pub use server::{
         acceptance_service_server, audit_service_server, partner_gateway_service_server,
-        wallet_network_service_server,
+        settlement_service_server, wallet_network_service_server,
     };
 }
 

@@ -5,6 +5,8 @@ pub mod auth;
 mod convert;
 pub mod edge;
 pub mod reason;
+pub mod settlement;
+mod settlement_pb;
 mod status;
 
 pub use acceptance::AcceptanceApi;

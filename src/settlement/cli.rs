@@ -75,12 +75,22 @@ pub async fn settle(
         .ok_or_else(|| SettleError::Config("the config has no [settlement] section".into()))?
         .build()
         .map_err(|e| SettleError::Config(e.to_string()))?;
-    let mut book = config.fx.load_book()?;
     let store = crate::store::SqlStore::connect(&config.store_url).await?;
-    for rate in sql_rates(store.pool(), &setup, date).await? {
+    let book = book_for(store.pool(), &setup, config.fx.load_book()?, date).await?;
+    run(store.pool(), &setup, &book, date, out, now_ms).await
+}
+
+/// The configured book plus the store's rates valid at each network's cut-off on `date`.
+pub async fn book_for(
+    pool: &AnyPool,
+    setup: &SettlementSetup,
+    mut book: RateBook,
+    date: BusinessDate,
+) -> Result<RateBook, SettleError> {
+    for rate in sql_rates(pool, setup, date).await? {
         book.add(rate)?;
     }
-    run(store.pool(), &setup, &book, date, out, now_ms).await
+    Ok(book)
 }
 
 /// Rates from the store (partner feeds, applied rates) valid at each network's cut-off.
@@ -107,6 +117,19 @@ pub async fn run(
     out: &Path,
     now_ms: i64,
 ) -> Result<SettleReport, SettleError> {
+    close_day(pool, setup, book, date, Some(out), now_ms).await
+}
+
+/// [`run`], writing the report files into `out` when given: `SettlementService` closes the
+/// day with the same code and serves the results from the store instead of files.
+pub async fn close_day(
+    pool: &AnyPool,
+    setup: &SettlementSetup,
+    book: &RateBook,
+    date: BusinessDate,
+    out: Option<&Path>,
+    now_ms: i64,
+) -> Result<SettleReport, SettleError> {
     let mut report = SettleReport::default();
     let progress = progress_bar(
         setup.networks.len() as u64 + setup.merchants.len() as u64,
@@ -115,15 +138,20 @@ pub async fn run(
     for rules in setup.networks.values() {
         let (batch, won) = close_network(pool, setup, book, rules, date, now_ms).await?;
         let stem = format!("batch-{}-{date}", rules.network);
-        report.files.push(write(
+        let csv = report::to_csv(&batch);
+        write(
             out,
             &format!("{stem}.csv"),
-            report::to_csv(&batch).as_bytes(),
-        )?);
+            csv.as_bytes(),
+            &mut report.files,
+        )?;
         let json = report::to_json(&batch).to_string();
-        report
-            .files
-            .push(write(out, &format!("{stem}.json"), json.as_bytes())?);
+        write(
+            out,
+            &format!("{stem}.json"),
+            json.as_bytes(),
+            &mut report.files,
+        )?;
         report.batches.push((batch, won));
         if let Some(p) = &progress {
             p.inc(1);
@@ -221,23 +249,21 @@ async fn settle_merchant(
     setup: &SettlementSetup,
     merchant: &MerchantSetup,
     date: BusinessDate,
-    out: &Path,
+    out: Option<&Path>,
     files: &mut Vec<PathBuf>,
 ) -> Result<Option<Payout>, SettleError> {
     let from = merchant.cycle.period_start(date);
     let batches = sql::batches_between(pool, from, date).await?;
     let invoice = build_invoice(setup, merchant, from, date, date, &batches)?;
     let stem = format!("invoice-{}-{date}", merchant.merchant_id);
-    files.push(write(
-        out,
-        &format!("{stem}.json"),
-        invoice.to_json().to_string().as_bytes(),
-    )?);
-    files.push(write(
+    let json = invoice.to_json().to_string();
+    write(out, &format!("{stem}.json"), json.as_bytes(), files)?;
+    write(
         out,
         &format!("{stem}.txt"),
         invoice.to_text().as_bytes(),
-    )?);
+        files,
+    )?;
     let end_ms = date
         .next()
         .map_err(|e| SettleError::Config(e.to_string()))?
@@ -329,7 +355,7 @@ async fn post_once<'a>(
 fn write_zengin_files(
     setup: &SettlementSetup,
     payouts: &[Payout],
-    out: &Path,
+    out: Option<&Path>,
     files: &mut Vec<PathBuf>,
 ) -> Result<(), SettleError> {
     if payouts.is_empty() {
@@ -350,22 +376,33 @@ fn write_zengin_files(
         let bytes = zengin_file(remitter, &group)?
             .write()
             .map_err(PayoutError::from)?;
-        files.push(write(
+        write(
             out,
             &format!("zengin-{}.txt", date.compact()),
             &bytes,
-        )?);
+            files,
+        )?;
     }
     Ok(())
 }
 
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, SettleError> {
+/// Writes `name` into `dir` and lists it in `files`; without a directory, nothing.
+fn write(
+    dir: Option<&Path>,
+    name: &str,
+    bytes: &[u8],
+    files: &mut Vec<PathBuf>,
+) -> Result<(), SettleError> {
+    let Some(dir) = dir else {
+        return Ok(());
+    };
     let path = dir.join(name);
     std::fs::write(&path, bytes).map_err(|source| SettleError::Write {
         path: path.display().to_string(),
         source,
     })?;
-    Ok(path)
+    files.push(path);
+    Ok(())
 }
 
 /// A progress bar on stderr, only when stderr is a terminal (never in logs or CI output).
