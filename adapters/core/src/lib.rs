@@ -14,6 +14,7 @@ pub mod http;
 pub mod money;
 pub mod network;
 pub mod outcome;
+pub mod recon;
 pub mod request;
 pub mod sim_control;
 pub mod simkit;

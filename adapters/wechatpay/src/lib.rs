@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod config;
+pub mod recon;
 pub mod sign;
 pub mod sim;
 pub mod translate;

@@ -36,7 +36,62 @@ pub(super) fn router(control: Arc<SimControl>) -> Router {
         .fallback(no_such_api)
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(Arc::clone(&control))
-        .merge(sim_control::router(control, Router::new()))
+        .merge(sim_control::router(
+            control,
+            Router::new().route("/recon-file", post(recon_file)),
+        ))
+}
+
+/// The merchant id the simulator writes in its reconciliation files.
+pub const SIM_MERCHANT_ID: &str = "000000000000000001";
+
+/// `POST /_sim/recon-file` `{"date": "2026-12-01", "seeds": ["status"]}`: the day's
+/// 突合ファイル, Shift_JIS, as PayPay's webhook points to it.
+async fn recon_file(
+    State(sim): Sim,
+    sim_control::ControlBody(body): sim_control::ControlBody<
+        kakehashi_adapter_core::recon::ReconFileRequest,
+    >,
+) -> Result<Response, sim_control::SimError> {
+    let bytes = sim.recon_file(&body)?;
+    let name = crate::recon::file_name(SIM_MERCHANT_ID, &body.compact_date()?);
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/csv; charset=Shift_JIS".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+impl SimControl {
+    /// The day's reconciliation file with `request.seeds` planted (PayPay has no fee or FX
+    /// columns, so `fee` and `fx` seeds are refused).
+    pub fn recon_file(
+        &self,
+        request: &kakehashi_adapter_core::recon::ReconFileRequest,
+    ) -> Result<Vec<u8>, sim_control::SimError> {
+        use kakehashi_adapter_core::recon;
+        use kakehashi_adapter_core::sim_control::SimulatorControl;
+        request.compact_date()?;
+        let mut lines = recon::lines_from_state(&self.state(), None);
+        for line in &mut lines {
+            line.wallet_amount = None;
+        }
+        recon::seed(&mut lines, &request.seeds)?;
+        Ok(crate::recon::write_file(
+            SIM_MERCHANT_ID,
+            &request.date,
+            &lines,
+        ))
+    }
 }
 
 fn json(status: u16, body: String) -> Response {

@@ -102,6 +102,36 @@ pub(super) fn extras() -> Router<Arc<SimControl>> {
         .route("/refund-pool", post(set_refund_pool))
         .route("/reverse-window", post(set_reverse_window))
         .route("/sub-merchants", post(add_sub_merchant))
+        .route("/recon-file", post(recon_file))
+}
+
+/// `POST /_sim/recon-file` `{"date": "2026-12-01", "seeds": ["amount"], "fee_rate": "0.006"}`:
+/// the day's `downloadbill` (bill_type ALL) as WeChat Pay serves it, plain text.
+async fn recon_file(
+    State(sim): State<Arc<SimControl>>,
+    ControlBody(body): ControlBody<kakehashi_adapter_core::recon::ReconFileRequest>,
+) -> Result<Vec<u8>, SimError> {
+    sim.recon_file(&body)
+}
+
+impl SimControl {
+    /// The day's bill: every charged payment and completed refund in the books, with
+    /// `request.seeds` planted (see `kakehashi_adapter_core::recon::seed`).
+    pub fn recon_file(
+        &self,
+        request: &kakehashi_adapter_core::recon::ReconFileRequest,
+    ) -> Result<Vec<u8>, SimError> {
+        use kakehashi_adapter_core::recon;
+        request.compact_date()?;
+        let mut lines = recon::lines_from_state(&self.state(), request.fee_rate);
+        recon::seed(&mut lines, &request.seeds)?;
+        let header = crate::recon::BillHeader {
+            appid: super::SIM_APPID,
+            mch_id: super::SIM_MCH_ID,
+            sub_mch_id: super::SIM_SUB_MCH_ID,
+        };
+        Ok(crate::recon::write_bill(&header, &request.date, &lines))
+    }
 }
 
 /// `{"pool": {"value": "50.00", "currency": "CNY"}}` limits today's CNY refund pool;
