@@ -113,6 +113,27 @@ enum Command {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
+    /// Reconcile a network's settlement or transaction file for a business day against the
+    /// switch's records: every line matched or reported with both sides' values.
+    Reconcile {
+        #[arg(long, env = "KAKEHASHI_CONFIG")]
+        config: PathBuf,
+        /// The network's id, as in `[networks.<id>]`.
+        #[arg(long)]
+        network: String,
+        /// The network's file (WeChat Pay downloadbill, PayPay 突合ファイル).
+        #[arg(long)]
+        file: PathBuf,
+        /// The business date the file covers, YYYY-MM-DD (JST).
+        #[arg(long)]
+        date: String,
+        /// Wallet amounts may differ by this many wallet minor units.
+        #[arg(long, default_value_t = 1)]
+        fx_tolerance_minor: i64,
+        /// Also write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Time `close_batch` and its reports over N synthetic payments and print peak memory.
     BenchSettle {
         #[arg(long, default_value_t = 1_000_000)]
@@ -284,6 +305,24 @@ async fn main() -> ExitCode {
             Ok(())
         }
         Command::Settle { config, date, out } => settle(&config, &date, &out).await,
+        Command::Reconcile {
+            config,
+            network,
+            file,
+            date,
+            fx_tolerance_minor,
+            json,
+        } => {
+            reconcile(
+                &config,
+                &network,
+                &file,
+                &date,
+                fx_tolerance_minor,
+                json.as_deref(),
+            )
+            .await
+        }
         Command::BenchSettle { payments } => bench_settle(payments),
         Command::Audit { command } => kakehashi::audit::cli::run(command)
             .await
@@ -353,6 +392,36 @@ async fn settle(config: &std::path::Path, date: &str, out: &std::path::Path) -> 
         println!("wrote {}", file.display());
     }
     Ok(())
+}
+
+/// Prints the report; fails (exit 1) when the file and the records disagree, so a script
+/// notices.
+async fn reconcile(
+    config: &std::path::Path,
+    network: &str,
+    file: &std::path::Path,
+    date: &str,
+    fx_minor: i64,
+    json: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let date: kakehashi::settlement::BusinessDate =
+        date.parse().map_err(|e| format!("--date: {e}"))?;
+    let report = kakehashi::settlement::reconcile::cli::run(config, network, file, date, fx_minor)
+        .await
+        .map_err(|e| e.to_string())?;
+    print!(
+        "{}",
+        kakehashi::settlement::reconcile::cli::to_text(&report)
+    );
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if report.is_clean() {
+        Ok(())
+    } else {
+        Err(format!("{} discrepancies", report.findings.len()))
+    }
 }
 
 fn bench_settle(payments: usize) -> Result<(), String> {

@@ -20,6 +20,7 @@ use super::settlement_pb as conv;
 use crate::fx::RateBook;
 use crate::settlement::cli::{SettleError, book_for, close_day};
 use crate::settlement::invoice::build_invoice;
+use crate::settlement::reconcile::{ReconcileError, reconcile_file};
 use crate::settlement::{BusinessDate, SettlementSetup};
 
 /// Longest range ListBatches reads, in days.
@@ -28,6 +29,8 @@ const LIST_DAYS_MAX: i64 = 366;
 const BALANCES_RETURNED_MAX: usize = 10_000;
 /// Longest API key read from metadata.
 const API_KEY_LENGTH_MAX: usize = 256;
+/// Largest request: a reconciliation file, at most this, plus its few fields.
+const RECONCILE_REQUEST_BYTES_MAX: usize = 64 * 1024 * 1024;
 
 /// Who may call: SHA-256 of each operator key, and of each terminal key (to tell "wrong
 /// role" from "nobody's key").
@@ -49,6 +52,8 @@ pub struct SettlementApi {
     setup: Option<Arc<SettlementSetup>>,
     book: Arc<RateBook>,
     clock: Arc<dyn Clock>,
+    /// Each network's adapter, which decides its file format.
+    adapters: Arc<std::collections::BTreeMap<String, String>>,
 }
 
 pub type SettlementServer =
@@ -123,19 +128,23 @@ impl SettlementApi {
         setup: Option<SettlementSetup>,
         book: RateBook,
         clock: Arc<dyn Clock>,
+        adapters: std::collections::BTreeMap<String, String>,
     ) -> Self {
         Self {
             pool,
             setup: setup.map(Arc::new),
             book: Arc::new(book),
             clock,
+            adapters: Arc::new(adapters),
         }
     }
 
     /// The service behind its operator check, ready for `Server::add_service`.
+    /// Requests may be as large as a reconciliation file (`RECONCILE_REQUEST_BYTES_MAX`),
+    /// or `request_bytes_max` if larger.
     pub fn into_server(self, auth: OperatorAuth, request_bytes_max: usize) -> SettlementServer {
-        let server =
-            SettlementServiceServer::new(self).max_decoding_message_size(request_bytes_max);
+        let server = SettlementServiceServer::new(self)
+            .max_decoding_message_size(request_bytes_max.max(RECONCILE_REQUEST_BYTES_MAX));
         InterceptedService::new(server, auth)
     }
 
@@ -377,6 +386,53 @@ impl SettlementService for SettlementApi {
             invoice: Some(conv::invoice(&invoice)),
         }))
     }
+
+    async fn reconcile(
+        &self,
+        request: Request<pb::ReconcileRequest>,
+    ) -> Result<Response<pb::ReconcileResponse>, Status> {
+        operator(&request)?;
+        let r = request.into_inner();
+        let adapter = self.adapters.get(&r.network).ok_or_else(|| {
+            bad_field(
+                "network",
+                "NETWORK_UNKNOWN",
+                "names no network of this switch",
+            )
+        })?;
+        let day = date("business_date", &r.business_date)?;
+        let tolerance = if r.fx_tolerance_minor == 0 {
+            1
+        } else {
+            r.fx_tolerance_minor
+        };
+        if tolerance < 0 {
+            return Err(bad_field(
+                "fx_tolerance_minor",
+                "RANGE_TOO_LARGE",
+                "must not be negative",
+            ));
+        }
+        let report = reconcile_file(
+            &self.pool,
+            &r.network,
+            adapter,
+            self.setup.as_deref(),
+            day,
+            &r.file,
+            tolerance,
+        )
+        .await
+        .map_err(|e| match e {
+            ReconcileError::File(detail) => bad_field("file", "FILE_UNREADABLE", &detail),
+            ReconcileError::Config(detail) => {
+                refuse(Code::FailedPrecondition, "FORMAT_UNKNOWN", &detail)
+            }
+            ReconcileError::Store(e) => store_status(e),
+        })?;
+        tracing::info!(network = %r.network, date = %day, findings = report.findings.len(), "Reconciled");
+        Ok(Response::new(conv::recon_report(&report)))
+    }
 }
 
 /// The settlement service for `config`, on `pool`.
@@ -390,6 +446,12 @@ pub fn from_config(
         None => None,
     };
     let book = config.fx.load_book().map_err(|e| format!("fx: {e}"))?;
+    let adapters = config
+        .network_settings()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(id, s)| (id, s.adapter_kind))
+        .collect();
     let auth = OperatorAuth::new(
         config
             .operators
@@ -400,6 +462,6 @@ pub fn from_config(
             .iter()
             .filter_map(|t| t.api_key_hash().ok()),
     );
-    Ok(SettlementApi::new(pool, setup, book, clock)
+    Ok(SettlementApi::new(pool, setup, book, clock, adapters)
         .into_server(auth, config.limits.request_bytes_max))
 }

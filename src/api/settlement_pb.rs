@@ -8,6 +8,8 @@ use crate::settlement::Batch;
 use crate::settlement::invoice::Invoice;
 use crate::settlement::ledger::sql::Balance;
 use crate::settlement::payout::Payout;
+use crate::settlement::reconcile::{Class, Report, Side};
+use kakehashi_adapter_core::recon::ReconKind;
 
 /// Most ids one batch message lists; a larger batch gives counts only (its CSV lists all).
 pub const BATCH_IDS_MAX: usize = 10_000;
@@ -147,5 +149,65 @@ pub fn invoice(i: &Invoice) -> pb::Invoice {
         batch_tax: Some(money(i.batch_tax_minor, c)),
         tax_adjustment: Some(money(i.tax_adjustment_minor, c)),
         text: i.to_text(),
+    }
+}
+
+/// Most findings one Reconcile answer lists.
+pub const FINDINGS_MAX: usize = 10_000;
+
+fn recon_class(c: Class) -> pb::ReconClass {
+    match c {
+        Class::Matched => pb::ReconClass::Matched,
+        Class::MissingAtNetwork => pb::ReconClass::MissingAtNetwork,
+        Class::MissingAtSwitch => pb::ReconClass::MissingAtSwitch,
+        Class::AmountMismatch => pb::ReconClass::AmountMismatch,
+        Class::StatusMismatch => pb::ReconClass::StatusMismatch,
+        Class::FxDifference => pb::ReconClass::FxDifference,
+        Class::FeeMismatch => pb::ReconClass::FeeMismatch,
+    }
+}
+
+fn recon_side(s: &Side) -> pb::ReconSide {
+    pb::ReconSide {
+        status: s.status.clone(),
+        amount: s.amount.clone().unwrap_or_default(),
+        wallet_amount: s.wallet_amount.clone().unwrap_or_default(),
+        fee: s.fee.clone().unwrap_or_default(),
+        network_id: s.network_id.clone().unwrap_or_default(),
+    }
+}
+
+pub fn recon_report(r: &Report) -> pb::ReconcileResponse {
+    pb::ReconcileResponse {
+        network: r.network.clone(),
+        business_date: r.business_date.clone(),
+        file_lines: r.file_lines,
+        our_records: r.our_records,
+        counts: r
+            .counts
+            .iter()
+            .map(|(class, count)| pb::ReconClassCount {
+                class: recon_class(*class) as i32,
+                count: *count,
+            })
+            .collect(),
+        findings: r
+            .findings
+            .iter()
+            .take(FINDINGS_MAX)
+            .map(|f| pb::ReconFinding {
+                class: recon_class(f.class) as i32,
+                kind: match f.kind {
+                    ReconKind::Payment => "payment",
+                    ReconKind::Refund => "refund",
+                }
+                .into(),
+                payment_id: f.payment_id.clone(),
+                refund_id: f.refund_id.clone().unwrap_or_default(),
+                ours: f.ours.as_ref().map(recon_side),
+                theirs: f.theirs.as_ref().map(recon_side),
+            })
+            .collect(),
+        truncated: r.findings.len() > FINDINGS_MAX,
     }
 }

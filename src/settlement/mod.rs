@@ -15,6 +15,7 @@ pub mod invoice;
 pub mod kana;
 pub mod ledger;
 pub mod payout;
+pub mod reconcile;
 pub mod report;
 /// Storage of settlement facts and closed batches (SQL over sqlx's Any driver).
 #[path = "../store/settlement_sql.rs"]

@@ -84,6 +84,37 @@ where
     rows.iter().map(fact_from_row).collect()
 }
 
+/// A network's facts in `[from_ms, to_ms)`, batched or not: one business day's payments,
+/// refunds and reversals, for reconciliation against the network's file. More than
+/// `FACTS_PER_BATCH_MAX` is refused, as for a batch.
+pub async fn facts_between<'e, E>(
+    executor: E,
+    network: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<SettledPaymentFact>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {FACT_COLUMNS} FROM settlement_facts WHERE network = $1 AND at_ms >= $2 \
+         AND at_ms < $3 ORDER BY at_ms, fact_id LIMIT $4"
+    )))
+    .bind(network)
+    .bind(from_ms)
+    .bind(to_ms)
+    .bind(FACTS_PER_BATCH_MAX as i64 + 1)
+    .fetch_all(executor)
+    .await?;
+    if rows.len() > FACTS_PER_BATCH_MAX {
+        return Err(StoreError::Corrupt {
+            table: TABLE_FACTS,
+            detail: format!("more than {FACTS_PER_BATCH_MAX} facts for {network} in a day"),
+        });
+    }
+    rows.iter().map(fact_from_row).collect()
+}
+
 /// The facts a closed batch took, for reconciliation against the network's file.
 pub async fn facts_in_batch<'e, E>(
     executor: E,
