@@ -435,7 +435,7 @@ async fn storm_then_crosscheck(store_url: Option<String>) {
     }
     let stored = store.payments_page("", 1_000).await.unwrap();
     assert!(
-        stored.len() >= 20,
+        stored.len() >= 10,
         "the storm stored {} payments",
         stored.len()
     );

@@ -76,7 +76,7 @@ impl Payments {
             ),
             code: Some((&cmd.code, route.clone())),
         };
-        let Some((payment, permit)) = self.insert_new(new).await? else {
+        let Some((payment, permit, leased_until)) = self.insert_new(new).await? else {
             return self
                 .replay_after_race(caller, &cmd.merchant_order_id, &request_hash)
                 .await;
@@ -88,7 +88,7 @@ impl Payments {
         tokio::spawn(
             async move {
                 let _permit = permit;
-                this.drive_new_payment(payment, code).await;
+                this.drive_new_payment(payment, code, leased_until).await;
             }
             .instrument(tracing::Span::current()),
         );
@@ -133,7 +133,7 @@ impl Payments {
             route_detail: format!("merchant-presented QR on {}", network.profile.id),
             code: None,
         };
-        let Some((payment, permit)) = self.insert_new(new).await? else {
+        let Some((payment, permit, leased_until)) = self.insert_new(new).await? else {
             return self
                 .replay_after_race(caller, &cmd.merchant_order_id, &request_hash)
                 .await;
@@ -144,7 +144,8 @@ impl Payments {
         tokio::spawn(
             async move {
                 let _permit = permit;
-                this.drive_new_merchant_qr(payment, shown_tx).await;
+                this.drive_new_merchant_qr(payment, shown_tx, leased_until)
+                    .await;
             }
             .instrument(tracing::Span::current()),
         );
@@ -218,10 +219,12 @@ impl Payments {
     /// AUTHORIZING (durably, with its RECEIVED and AUTHORIZING transitions, in one
     /// transaction with the decision) and opens its watch channel. `None` when another
     /// request with the same key won the race.
+    /// Stores a new payment, leased for its first call; returns it with its in-flight
+    /// permit and the lease's end, or `None` if the order id was stored first by another.
     async fn insert_new(
         &self,
         new: NewPayment<'_>,
-    ) -> Result<Option<(PaymentRecord, tokio::sync::OwnedSemaphorePermit)>, PayError> {
+    ) -> Result<Option<(PaymentRecord, tokio::sync::OwnedSemaphorePermit, i64)>, PayError> {
         let permit = self
             .inner
             .in_flight
@@ -315,7 +318,7 @@ impl Payments {
             state_reason: super::view::state_reason(&transitions),
         };
         self.open_channel(view);
-        Ok(Some((payment, permit)))
+        Ok(Some((payment, permit, lease_until)))
     }
 
     pub(super) fn pay_wait(&self) -> Duration {
