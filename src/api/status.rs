@@ -196,7 +196,9 @@ impl From<PayError> for Status {
                     .precondition("payment", &message)
                     .meta("currency", refund)
             }
-            PayError::RuleRefused { rule, .. } => rule_refusal(rule, &message),
+            PayError::RuleRefused {
+                rule, payment_id, ..
+            } => rule_refusal(rule, &message).meta("payment_id", payment_id),
             PayError::Quote(refusal) => match refusal {
                 QuoteRefusal::Unknown(_) => {
                     return Violation::new("quote_id", R::QuoteUnknown, message).into_status();

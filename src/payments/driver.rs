@@ -81,9 +81,15 @@ pub(super) enum Step {
 // === impl Payments ===
 
 impl Payments {
-    pub(super) async fn drive_new_payment(&self, payment: PaymentRecord, code: PaymentCode) {
+    /// Drives a payment this instance has just stored, leased until `born_lease_until_ms`.
+    pub(super) async fn drive_new_payment(
+        &self,
+        payment: PaymentRecord,
+        code: PaymentCode,
+        born_lease_until_ms: i64,
+    ) {
         let payment_id = payment.payment_id.clone();
-        let Some(bell) = self.claim(&payment_id).await else {
+        let Some(bell) = self.claim_born(&payment_id) else {
             return;
         };
         let Some(network) = self.inner.networks.get(&payment.network).cloned() else {
@@ -99,7 +105,10 @@ impl Payments {
             created_at_ms: payment.created_at_ms,
         };
         let window = self.call_window(&payment, &network, CallKind::BeforeDeadline);
-        let result = if self.hold_lease(&payment_id, window).await {
+        let result = if self
+            .cover_call(&payment_id, window, born_lease_until_ms)
+            .await
+        {
             let started = std::time::Instant::now();
             let call = network.adapter.pay(&request).instrument(tracing::info_span!("network.pay", network = %network.profile.id, payment_id = %request.payment_id));
             let outcome = tokio::time::timeout(window, call)
@@ -126,9 +135,10 @@ impl Payments {
         &self,
         payment: PaymentRecord,
         shown: tokio::sync::oneshot::Sender<()>,
+        born_lease_until_ms: i64,
     ) {
         let payment_id = payment.payment_id.clone();
-        let Some(bell) = self.claim(&payment_id).await else {
+        let Some(bell) = self.claim_born(&payment_id) else {
             return;
         };
         let Some(network) = self.inner.networks.get(&payment.network).cloned() else {
@@ -144,7 +154,10 @@ impl Payments {
             expires_at_ms: payment.deadline_at_ms,
         };
         let window = self.call_window(&payment, &network, CallKind::BeforeDeadline);
-        if !self.hold_lease(&payment_id, window).await {
+        if !self
+            .cover_call(&payment_id, window, born_lease_until_ms)
+            .await
+        {
             let _ = shown.send(());
             self.finish_driving(&payment_id, &bell, Ok(()), None, Doubt::default())
                 .await;
@@ -233,6 +246,8 @@ impl Payments {
             && !p.state.is_in_doubt()
         {
             self.close_channel(payment_id);
+            self.let_go_settled(payment_id);
+            return;
         }
         self.release(payment_id).await;
     }

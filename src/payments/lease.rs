@@ -73,6 +73,42 @@ impl Payments {
         (window + LEASE_MARGIN).max(idle)
     }
 
+    /// Holds the lease for a call of `window` like [`Self::hold_lease`], but asks the store
+    /// only when the lease this instance already holds (until `held_until_ms`) would not
+    /// cover the call: a payment born leased for its first call needs no second write.
+    pub(super) async fn cover_call(
+        &self,
+        payment_id: &str,
+        window: Duration,
+        held_until_ms: i64,
+    ) -> bool {
+        let needed = self.now_ms().saturating_add(millis(self.lease_for(window)));
+        if needed <= held_until_ms {
+            return true;
+        }
+        self.hold_lease(payment_id, window).await
+    }
+
+    /// Takes this instance's lock on a payment it has just stored: the insert already gave
+    /// it the store lease, so only the in-memory lock is taken. `None` if a driver here
+    /// already has it.
+    pub(super) fn claim_born(&self, payment_id: &str) -> Option<Arc<Notify>> {
+        let bell = Arc::new(Notify::new());
+        match self.inner.active.entry(payment_id.to_owned()) {
+            dashmap::Entry::Occupied(_) => None,
+            dashmap::Entry::Vacant(v) => {
+                v.insert(Arc::clone(&bell));
+                Some(bell)
+            }
+        }
+    }
+
+    /// Lets go of a payment whose final state is stored: that write also cleared the store
+    /// lease (a lease only guards a payment in doubt), so only the in-memory lock remains.
+    pub(super) fn let_go_settled(&self, payment_id: &str) {
+        self.inner.active.remove(payment_id);
+    }
+
     /// Takes this instance's lock and the store lease; `None` if someone else drives it.
     pub(super) async fn claim(&self, payment_id: &str) -> Option<Arc<Notify>> {
         let bell = Arc::new(Notify::new());

@@ -86,7 +86,7 @@ impl Payments {
             code: Some((&cmd.code, route.clone())),
             quote,
         };
-        let Some((payment, permit)) = self.insert_new(new).await? else {
+        let Some((payment, permit, leased_until)) = self.insert_new(new).await? else {
             return self
                 .replay_after_race(caller, &cmd.merchant_order_id, &request_hash)
                 .await;
@@ -98,7 +98,7 @@ impl Payments {
         tokio::spawn(
             async move {
                 let _permit = permit;
-                this.drive_new_payment(payment, code).await;
+                this.drive_new_payment(payment, code, leased_until).await;
             }
             .instrument(tracing::Span::current()),
         );
@@ -144,7 +144,7 @@ impl Payments {
             code: None,
             quote: None,
         };
-        let Some((payment, permit)) = self.insert_new(new).await? else {
+        let Some((payment, permit, leased_until)) = self.insert_new(new).await? else {
             return self
                 .replay_after_race(caller, &cmd.merchant_order_id, &request_hash)
                 .await;
@@ -155,7 +155,8 @@ impl Payments {
         tokio::spawn(
             async move {
                 let _permit = permit;
-                this.drive_new_merchant_qr(payment, shown_tx).await;
+                this.drive_new_merchant_qr(payment, shown_tx, leased_until)
+                    .await;
             }
             .instrument(tracing::Span::current()),
         );
@@ -233,10 +234,12 @@ impl Payments {
     /// AUTHORIZING (durably, with its RECEIVED and AUTHORIZING transitions, in one
     /// transaction with the decision) and opens its watch channel. `None` when another
     /// request with the same key won the race.
+    /// Stores a new payment, leased for its first call; returns it with its in-flight
+    /// permit and the lease's end, or `None` if the order id was stored first by another.
     async fn insert_new(
         &self,
         new: NewPayment<'_>,
-    ) -> Result<Option<(PaymentRecord, tokio::sync::OwnedSemaphorePermit)>, PayError> {
+    ) -> Result<Option<(PaymentRecord, tokio::sync::OwnedSemaphorePermit, i64)>, PayError> {
         let permit = self
             .inner
             .in_flight
@@ -310,7 +313,11 @@ impl Payments {
             Admitted::Inserted => {}
             Admitted::Existing => return Ok(None),
             Admitted::Refused { rule, detail } => {
-                return Err(PayError::RuleRefused { rule, detail });
+                return Err(PayError::RuleRefused {
+                    rule,
+                    detail,
+                    payment_id: payment.payment_id.clone(),
+                });
             }
         }
         tracing::info!(
@@ -331,7 +338,7 @@ impl Payments {
             }),
         };
         self.open_channel(view);
-        Ok(Some((payment, permit)))
+        Ok(Some((payment, permit, lease_until)))
     }
 
     pub(super) fn pay_wait(&self) -> Duration {

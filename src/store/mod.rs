@@ -5,6 +5,7 @@
 //! survives a crash. Changes to a payment are optimistic: the caller names the version it
 //! read, and a concurrent change makes the write fail with [`StoreError::Conflict`].
 pub mod audit_sql;
+pub mod group;
 mod rows;
 mod rules_sql;
 mod schema;
@@ -31,6 +32,10 @@ pub enum StoreError {
     Corrupt { table: &'static str, detail: String },
     #[error("migration {version} failed: {detail}")]
     Migration { version: i64, detail: String },
+    /// A batched write could not be stored: its batch did not start or commit, or the
+    /// writer stopped. Nothing of the write is stored.
+    #[error("store write failed: {0}")]
+    Batch(String),
 }
 
 /// A merchant as configured, mirrored into the store so records can reference it.
@@ -143,6 +148,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// counts, routing decision and audit entries); see `sql::insert_payment_in`. Nothing
     /// is durable until the caller commits.
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError>;
+
+    /// The writer whose batches share one commit among concurrent writes (see
+    /// [`group`]): for hot-path writes that run inside a store transaction of their own.
+    fn group(&self) -> &group::GroupCommit;
 
     async fn payment(&self, payment_id: &str) -> Result<Option<PaymentRecord>, StoreError>;
 

@@ -6,24 +6,36 @@ use async_trait::async_trait;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+use super::group::{GroupCommit, Keep};
 use super::rows::{
     check_payment, payment_columns, payment_from_row, refund_columns, refund_from_row,
     transition_from_row,
 };
 use super::{
     Effects, InsertPayment, InsertRefund, LeaseOwner, MerchantRow, Store, StoreError, TerminalRow,
-    schema,
+    audit_sql, schema,
 };
-use crate::domain::{PaymentRecord, RefundRecord, Transition};
+use crate::audit::facts;
+use crate::domain::{PaymentRecord, RefundRecord, RefundState, Transition};
 
 /// Connections per pool. SQLite serialises writers anyway; PostgreSQL replicas share a
 /// server, so each keeps a modest pool.
 const SQLITE_CONNECTIONS_MAX: u32 = 4;
 const POSTGRES_CONNECTIONS_MAX: u32 = 16;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// The one writer that batches the hot path's writes into shared commits.
+    group: GroupCommit,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("pool", &self.pool)
+            .finish()
+    }
 }
 
 // === impl SqlStore ===
@@ -47,6 +59,10 @@ impl SqlStore {
                 POSTGRES_CONNECTIONS_MAX
             })
             .acquire_timeout(Duration::from_secs(10))
+            // No ping per checkout: a broken connection fails its statement, which the
+            // caller handles like any store error; a ping per acquire was a round trip per
+            // statement on PostgreSQL.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if sqlite {
@@ -61,7 +77,8 @@ impl SqlStore {
             .connect_with(options)
             .await?;
         schema::migrate(&pool).await?;
-        Ok(Self { pool })
+        let group = GroupCommit::start(pool.clone());
+        Ok(Self { pool, group })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -150,12 +167,17 @@ impl Store for SqlStore {
                 .ok_or(StoreError::Conflict)?;
             return Ok(InsertPayment::Existing(Box::new(existing)));
         }
+        audit_sql::append(&mut tx, &facts::payment_transitions(p, transitions)).await?;
         tx.commit().await?;
         Ok(InsertPayment::Inserted)
     }
 
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         Ok(self.pool.begin().await?)
+    }
+
+    fn group(&self) -> &GroupCommit {
+        &self.group
     }
 
     async fn payment(&self, payment_id: &str) -> Result<Option<PaymentRecord>, StoreError> {
@@ -211,14 +233,22 @@ impl Store for SqlStore {
         effects: &Effects,
     ) -> Result<(), StoreError> {
         check_payment(p)?;
-        let mut tx = self.pool.begin().await?;
-        write_payment(&mut tx, p).await?;
-        if let Some(t) = transition {
-            insert_transition(&mut *tx, &p.payment_id, t).await?;
-        }
-        write_effects(&mut tx, effects).await?;
-        tx.commit().await?;
-        Ok(())
+        let (p, transition, effects) = (p.clone(), transition.cloned(), effects.clone());
+        self.group
+            .run(move |tx| {
+                Box::pin(async move {
+                    write_payment(tx, &p).await?;
+                    let mut entries = Vec::new();
+                    if let Some(t) = &transition {
+                        insert_transition(&mut **tx, &p.payment_id, t).await?;
+                        entries.push(facts::payment_transition(&p, t));
+                    }
+                    write_effects(tx, &effects).await?;
+                    audit_sql::append(tx, &entries).await?;
+                    Ok(Keep::Commit(()))
+                })
+            })
+            .await
     }
 
     async fn transitions(&self, payment_id: &str) -> Result<Vec<Transition>, StoreError> {
@@ -390,6 +420,7 @@ impl Store for SqlStore {
                 .ok_or(StoreError::Conflict)?;
             return Ok(InsertRefund::Existing(Box::new(existing)));
         }
+        audit_sql::append(&mut tx, &[facts::refund_transition(r, None)]).await?;
         tx.commit().await?;
         Ok(InsertRefund::Inserted)
     }
@@ -465,6 +496,11 @@ impl Store for SqlStore {
             return Err(StoreError::Conflict);
         }
         write_effects(&mut tx, effects).await?;
+        let entries = [
+            facts::payment_transition(p, transition),
+            facts::refund_transition(r, None),
+        ];
+        audit_sql::append(&mut tx, &entries).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -497,10 +533,13 @@ impl Store for SqlStore {
             return Err(StoreError::Conflict);
         }
         write_payment(&mut tx, p).await?;
+        let mut entries = vec![facts::refund_transition(r, Some(RefundState::Pending))];
         if let Some(t) = transition {
             insert_transition(&mut *tx, &p.payment_id, t).await?;
+            entries.push(facts::payment_transition(p, t));
         }
         write_effects(&mut tx, effects).await?;
+        audit_sql::append(&mut tx, &entries).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -632,7 +671,8 @@ async fn write_payment(
          wallet_rate = $8, quote_id = $9, quote_pair = $10, quote_price = $11, \
          quote_settlement_value = $12, quote_settlement_currency = $13, quote_expires_at_ms = $14, \
          qr_payload = $15, refunded_minor = $16, refund_reserved_minor = $17, updated_at_ms = $18, \
-         deadline_at_ms = $19, reverse_attempts = $20, version = $21 \
+         deadline_at_ms = $19, reverse_attempts = $20, version = $21, \
+         lease_until_ms = CASE WHEN $24 = 1 THEN 0 ELSE lease_until_ms END \
          WHERE payment_id = $22 AND version = $23",
     )
     .bind(p.state.as_str())
@@ -658,6 +698,9 @@ async fn write_payment(
     .bind(p.version)
     .bind(&p.payment_id)
     .bind(p.version - 1)
+    // A settled payment needs no driver: its final write lets go of the lease, so the
+    // driver does not spend another commit on it.
+    .bind(i64::from(!p.state.is_in_doubt()))
     .execute(&mut **tx)
     .await?
     .rows_affected();
