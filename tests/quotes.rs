@@ -274,6 +274,11 @@ async fn a_quote_pay_cannot_use_is_refused_with_its_reason() {
         ["amount.value"],
         "the network is checked after the amount parses"
     );
+    let status = till.quote("1200", "JPY", "nope", "CNY").await.unwrap_err();
+    assert_eq!(
+        (status.code(), reason(&status).as_str()),
+        (Code::InvalidArgument, "NETWORK_UNKNOWN")
+    );
 
     // The quoted payment still goes through with its own, valid quote.
     let paid = till

@@ -45,6 +45,9 @@ impl Payments {
     /// Issues a quote for the caller's merchant and stores it before answering, so the `Pay`
     /// naming it finds it on any replica.
     pub async fn quote(&self, caller: &Caller, cmd: QuoteCommand) -> Result<Quote, PayError> {
+        if self.inner.networks.get(&cmd.network).is_none() {
+            return Err(PayError::UnknownNetwork(cmd.network.clone()));
+        }
         let network = self.usable_network(&cmd.network, &cmd.amount)?;
         let merchant = self.merchant(&caller.merchant_id)?;
         if !merchant.networks.iter().any(|n| n == &network.profile.id) {
