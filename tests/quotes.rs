@@ -23,10 +23,16 @@ valid_to = "2100-01-01T00:00:00Z"
 "#;
 
 async fn switch(dir: &tempfile::TempDir) -> TestSwitch {
+    switch_on(dir, None).await
+}
+
+/// The switch on SQLite (`None`) or the PostgreSQL database `store_url`.
+async fn switch_on(dir: &tempfile::TempDir, store_url: Option<String>) -> TestSwitch {
     let rates = dir.path().join("rates.toml");
     std::fs::write(&rates, RATES).unwrap();
     let mut options = Options {
         networks: vec!["wechatpay", "alipayplus"],
+        store_url,
         ..Options::default()
     };
     options.extra = format!(
@@ -71,7 +77,19 @@ fn reason(status: &tonic::Status) -> String {
 #[tokio::test]
 async fn a_quoted_payment_keeps_our_quote_and_the_networks_difference() {
     let dir = tempfile::tempdir().unwrap();
-    let switch = switch(&dir).await;
+    quoted_payment(switch(&dir).await).await;
+}
+
+#[tokio::test]
+async fn a_quoted_payment_on_postgresql_keeps_its_quote_and_difference() {
+    let Some(url) = support::postgres::fresh_database("quotes").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    quoted_payment(switch_on(&dir, Some(url)).await).await;
+}
+
+async fn quoted_payment(switch: TestSwitch) {
     let sim = wechat(&switch);
     sim.add_wallet(&yuan_wallet("li")).unwrap();
     let mut till = switch.terminal().await;
