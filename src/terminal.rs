@@ -74,6 +74,18 @@ impl Terminal {
             .ok_or_else(|| tonic::Status::internal("reply without payment"))
     }
 
+    /// Sends a whole `CreateMerchantQrRequest` (e.g. with a `quote_id`).
+    pub async fn create_qr_request(
+        &mut self,
+        message: pb::CreateMerchantQrRequest,
+    ) -> Result<pb::Payment, tonic::Status> {
+        let request = self.request(message);
+        let reply = self.client.create_merchant_qr(request).await?.into_inner();
+        reply
+            .payment
+            .ok_or_else(|| tonic::Status::internal("reply without payment"))
+    }
+
     /// An indicative `wallet_currency` amount for `value currency` on `network`.
     pub async fn quote(
         &mut self,
@@ -160,6 +172,7 @@ impl Terminal {
             }),
             network: network.to_owned(),
             description: description.to_owned(),
+            quote_id: String::new(),
         });
         let reply = self.client.create_merchant_qr(request).await?.into_inner();
         reply

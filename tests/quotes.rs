@@ -31,7 +31,7 @@ async fn switch_on(dir: &tempfile::TempDir, store_url: Option<String>) -> TestSw
     let rates = dir.path().join("rates.toml");
     std::fs::write(&rates, RATES).unwrap();
     let mut options = Options {
-        networks: vec!["wechatpay", "alipayplus"],
+        networks: vec!["wechatpay", "alipayplus", "paypay"],
         store_url,
         ..Options::default()
     };
@@ -304,4 +304,42 @@ async fn a_quote_pay_cannot_use_is_refused_with_its_reason() {
         .await
         .unwrap();
     assert_ne!(paid.state, PaymentState::Declined as i32, "{paid:?}");
+}
+
+#[tokio::test]
+async fn a_merchant_presented_qr_keeps_its_quote_and_refuses_another_networks() {
+    let dir = tempfile::tempdir().unwrap();
+    let switch = switch(&dir).await;
+    let mut till = switch.terminal().await;
+    let qr = |order: &str, quote_id: &str| pb::CreateMerchantQrRequest {
+        merchant_order_id: order.into(),
+        amount: Some(money("1500", "JPY")),
+        network: "paypay".into(),
+        description: String::new(),
+        quote_id: quote_id.into(),
+    };
+    // No markup is configured for PayPay: the market rate, 1500 × 0.0465 = 69.75.
+    let quote = till.quote("1500", "JPY", "paypay", "CNY").await.unwrap();
+    assert_eq!(quote.wallet_amount, Some(money("69.75", "CNY")));
+    let shown = till
+        .create_qr_request(qr("mpm-1", &quote.quote_id))
+        .await
+        .unwrap();
+    assert_eq!(
+        shown.state,
+        PaymentState::AwaitingCustomer as i32,
+        "{shown:?}"
+    );
+    assert_eq!(shown.quote.as_ref(), Some(&quote));
+    assert_eq!(till.get("mpm-1").await.unwrap().quote, Some(quote));
+
+    let wechat = till.quote("1500", "JPY", "wechatpay", "CNY").await.unwrap();
+    let status = till
+        .create_qr_request(qr("mpm-2", &wechat.quote_id))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (status.code(), reason(&status).as_str()),
+        (Code::FailedPrecondition, "QUOTE_MISMATCH")
+    );
 }

@@ -193,8 +193,14 @@ impl TryFrom<pb::CreateMerchantQrRequest> for MerchantQrCommand {
         let amount = money(&mut v, "amount", r.amount.as_ref());
         let network = v.check(network(&r.network));
         let description = v.check(text("description", &r.description));
-        let (Some(merchant_order_id), Some(amount), Some(network), Some(description)) =
-            (merchant_order_id, amount, network, description)
+        let quote_id = v.check(quote_id(&r.quote_id));
+        let (
+            Some(merchant_order_id),
+            Some(amount),
+            Some(network),
+            Some(description),
+            Some(quote_id),
+        ) = (merchant_order_id, amount, network, description, quote_id)
         else {
             return Err(v.into_status());
         };
@@ -203,6 +209,7 @@ impl TryFrom<pb::CreateMerchantQrRequest> for MerchantQrCommand {
             amount,
             network,
             description,
+            quote_id,
         })
     }
 }

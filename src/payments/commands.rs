@@ -35,6 +35,8 @@ pub struct MerchantQrCommand {
     pub amount: Money,
     pub network: String,
     pub description: String,
+    /// As [`PayCommand::quote_id`].
+    pub quote_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -91,13 +93,18 @@ impl PayCommand {
 
 impl MerchantQrCommand {
     pub fn content_hash(&self) -> String {
-        content_hash(&[
+        let amount = self.amount.value_string();
+        let mut parts = vec![
             "mpm",
-            &self.amount.value_string(),
+            amount.as_str(),
             self.amount.currency_code(),
-            &self.network,
-            &self.description,
-        ])
+            self.network.as_str(),
+            self.description.as_str(),
+        ];
+        if let Some(quote_id) = &self.quote_id {
+            parts.extend(["quote", quote_id.as_str()]);
+        }
+        content_hash(&parts)
     }
 }
 

@@ -130,6 +130,13 @@ impl Payments {
                 operation: Unsupported::MerchantPresented,
             });
         }
+        let quote = match &cmd.quote_id {
+            Some(quote_id) => Some(
+                self.usable_quote(caller, quote_id, &network.profile.id, &cmd.amount)
+                    .await?,
+            ),
+            None => None,
+        };
         let new = NewPayment {
             caller,
             order_id: &cmd.merchant_order_id,
@@ -142,7 +149,7 @@ impl Payments {
             brand: None,
             route_detail: format!("merchant-presented QR on {}", network.profile.id),
             code: None,
-            quote: None,
+            quote,
         };
         let Some((payment, permit, leased_until)) = self.insert_new(new).await? else {
             return self
