@@ -192,12 +192,14 @@ impl Payments {
         detail: String,
         mutate: impl FnOnce(&mut PaymentRecord),
     ) -> Result<(), PayError> {
-        let (next, record, effects) = self.next_state(payment, event, detail, mutate).await?;
+        let (next, record, effects, history) =
+            self.next_state(payment, event, detail, mutate).await?;
         self.inner
             .store
             .update_payment(&next, Some(&record), &effects)
             .await?;
-        self.commit_transition(payment, next, &record).await;
+        self.commit_transition(payment, next, &record, history)
+            .await;
         Ok(())
     }
 
@@ -211,7 +213,7 @@ impl Payments {
         paid: &kakehashi_adapter_core::Paid,
         (refund, lease_until): (&crate::domain::RefundRecord, i64),
     ) -> Result<(), PayError> {
-        let (next, record, effects) = self
+        let (next, record, effects, history) = self
             .next_state(payment, event, detail, |p| {
                 p.record_paid(paid);
                 p.refund_reserved_minor += refund.amount.minor();
@@ -222,19 +224,20 @@ impl Payments {
             .store
             .update_payment_with_refund(&next, &record, refund, lease, &effects)
             .await?;
-        self.commit_transition(payment, next, &record).await;
+        self.commit_transition(payment, next, &record, history)
+            .await;
         Ok(())
     }
 
-    /// The record after `event` (version and time bumped), its transition row, and the
-    /// money it books.
+    /// The record after `event` (version and time bumped), its transition row, the money
+    /// it books, and the history it follows.
     async fn next_state(
         &self,
         payment: &PaymentRecord,
         event: crate::domain::Event,
         detail: String,
         mutate: impl FnOnce(&mut PaymentRecord),
-    ) -> Result<(PaymentRecord, Transition, Effects), PayError> {
+    ) -> Result<(PaymentRecord, Transition, Effects, Vec<Transition>), PayError> {
         let from = payment.state;
         let to = from
             .apply(event)
@@ -253,19 +256,23 @@ impl Payments {
             at_ms: next.updated_at_ms,
         };
         let effects = self.payment_effects(&history, event, &next)?;
-        Ok((next, record, effects))
+        Ok((next, record, effects, history))
     }
 
     /// After the store committed: the caller's copy becomes the new record; watchers hear.
+    /// `history`: the stored transitions before `record`, so watchers' view is built
+    /// without reading them again.
     async fn commit_transition(
         &self,
         payment: &mut PaymentRecord,
         next: PaymentRecord,
         record: &Transition,
+        mut history: Vec<Transition>,
     ) {
         *payment = next;
         tracing::info!(payment_id = %payment.payment_id, network = %payment.network, from = record.from.map_or("", |s| s.as_str()), to = %record.to, "Payment transition");
-        self.publish(payment).await;
+        history.push(record.clone());
+        self.publish_with(payment, Some(history)).await;
     }
 
     /// Stores field changes that do not change the state.

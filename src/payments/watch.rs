@@ -16,12 +16,24 @@ const STORE_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 impl Payments {
     pub(super) async fn view(&self, payment: &PaymentRecord) -> Result<PaymentView, PayError> {
+        self.view_with(payment, None).await
+    }
+
+    /// [`Self::view`], with the payment's transitions when the caller has just read them.
+    async fn view_with(
+        &self,
+        payment: &PaymentRecord,
+        transitions: Option<Vec<crate::domain::Transition>>,
+    ) -> Result<PaymentView, PayError> {
         let refunds = self
             .inner
             .store
             .refunds_for_payment(&payment.payment_id)
             .await?;
-        let transitions = self.inner.store.transitions(&payment.payment_id).await?;
+        let transitions = match transitions {
+            Some(known) => known,
+            None => self.inner.store.transitions(&payment.payment_id).await?,
+        };
         Ok(PaymentView {
             payment: payment.clone(),
             refunds,
@@ -31,13 +43,22 @@ impl Payments {
 
     /// Sends the payment's new view to its watchers, if anyone drives or watches it here.
     pub(super) async fn publish(&self, payment: &PaymentRecord) {
+        self.publish_with(payment, None).await;
+    }
+
+    /// [`Self::publish`], with the payment's transitions when the caller knows them.
+    pub(super) async fn publish_with(
+        &self,
+        payment: &PaymentRecord,
+        transitions: Option<Vec<crate::domain::Transition>>,
+    ) {
         if let Some(sender) = self
             .inner
             .watchers
             .get(&payment.payment_id)
             .map(|s| s.clone())
         {
-            match self.view(payment).await {
+            match self.view_with(payment, transitions).await {
                 Ok(view) => {
                     sender.send_replace(view);
                 }

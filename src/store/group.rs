@@ -121,7 +121,9 @@ impl GroupCommit {
 async fn writer(pool: AnyPool, mut jobs: mpsc::Receiver<Job>, stats: Arc<Stats>) {
     let mut batch = Vec::with_capacity(BATCH_MAX);
     while jobs.recv_many(&mut batch, BATCH_MAX).await > 0 {
-        stats.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        stats
+            .writes
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         if run_batch(&pool, &mut batch).await {
             stats.commits.fetch_add(1, Ordering::Relaxed);
         }
@@ -297,7 +299,10 @@ mod tests {
         assert_eq!(stored(&store).await, want);
         let (writes, commits) = group.stats().snapshot();
         assert_eq!(writes, 300);
-        assert!(commits < 300, "{commits} commits for 300 writes: nothing was batched");
+        assert!(
+            commits < 300,
+            "{commits} commits for 300 writes: nothing was batched"
+        );
     }
 
     #[tokio::test]
