@@ -94,11 +94,24 @@ impl AcceptanceService for AcceptanceApi {
         request: Request<pb::WatchPaymentRequest>,
     ) -> Result<Response<Self::WatchPaymentStream>, Status> {
         let caller = caller(&request)?;
-        let id = order_id(&request.get_ref().merchant_order_id)?;
-        let receiver = self
-            .payments
-            .watch(&caller, id.as_str(), WATCH_DURATION_MAX)
-            .await?;
+        let receiver = if request.get_ref().next_on_static_code {
+            if !request.get_ref().merchant_order_id.is_empty() {
+                return Err(super::status::Violation::new(
+                    "merchant_order_id",
+                    Reason::OrderIdFormat,
+                    "must be empty with next_on_static_code",
+                )
+                .into_status());
+            }
+            self.payments
+                .watch_next_on_code(&caller, WATCH_DURATION_MAX)
+                .await?
+        } else {
+            let id = order_id(&request.get_ref().merchant_order_id)?;
+            self.payments
+                .watch(&caller, id.as_str(), WATCH_DURATION_MAX)
+                .await?
+        };
         let stream = ReceiverStream::new(receiver).map(|view| {
             Ok(pb::WatchPaymentResponse {
                 payment: Some(pb_payment(&view)),

@@ -5,6 +5,7 @@
 //! survives a crash. Changes to a payment are optimistic: the caller names the version it
 //! read, and a concurrent change makes the write fail with [`StoreError::Conflict`].
 pub mod audit_sql;
+pub mod partner_sql;
 mod rows;
 mod rules_sql;
 mod schema;
