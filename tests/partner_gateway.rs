@@ -21,6 +21,9 @@ use tonic::Code;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic_types::StatusExt;
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 const TILL_KEY: &str = "gateway-till-test-key-01";
 
 type Client = PartnerGatewayServiceClient<Channel>;
@@ -102,6 +105,11 @@ async fn connect(url: &str, server_pem: &str, cert: Option<&ClientCert>) -> Resu
 }
 
 async fn fixture() -> Fixture {
+    fixture_on(None).await
+}
+
+/// The fixture on `store_url` (a fresh PostgreSQL database), or on a SQLite file.
+async fn fixture_on(store_url: Option<String>) -> Fixture {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
@@ -123,7 +131,7 @@ async fn fixture() -> Fixture {
 
     let kpay_sim = partner_sim("kpay", "93", "KRW").await;
     let tpay_sim = partner_sim("tpay", "94", "THB").await;
-    let db_url = format!("sqlite://{}", path("kakehashi.db"));
+    let db_url = store_url.unwrap_or_else(|| format!("sqlite://{}", path("kakehashi.db")));
     let text = format!(
         r#"
 listen = "127.0.0.1:0"
@@ -331,7 +339,18 @@ async fn only_a_bound_client_certificate_gets_in() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_static_code_payment_is_seen_by_the_till_and_stays_the_partners_own() {
-    let mut f = fixture().await;
+    static_code_payment(fixture().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_code_payment_on_postgres() {
+    let Some(url) = postgres::fresh_database("partner_gateway").await else {
+        return;
+    };
+    static_code_payment(fixture_on(Some(url)).await).await;
+}
+
+async fn static_code_payment(mut f: Fixture) {
     let resolved = f
         .kpay
         .resolve_merchant_code(pb::ResolveMerchantCodeRequest {
