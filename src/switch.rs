@@ -55,6 +55,8 @@ pub struct Switch {
     /// The partner gateway listener, when `[partner_gateway]` is configured.
     gateway: Option<crate::gateway::GatewayServer>,
     clock: Arc<dyn Clock>,
+    /// Our merchants' codes, for switch-issued dynamic codes (CreateMerchantQr `switch_code`).
+    codes: Arc<crate::gateway::codes::MerchantCodes>,
 }
 
 // === impl Switch ===
@@ -83,8 +85,11 @@ impl Switch {
             ),
             None => None,
         };
+        let codes = Arc::new(crate::gateway::codes::MerchantCodes::from_config(&config));
         let gateway = match &config.partner_gateway {
-            Some(gateway) => Some(crate::gateway::GatewayServer::bind(gateway, &config).await?),
+            Some(gateway) => Some(
+                crate::gateway::GatewayServer::bind(gateway, &config, Arc::clone(&codes)).await?,
+            ),
             None => None,
         };
         let store: Arc<dyn Store> = Arc::new(sql);
@@ -159,6 +164,7 @@ impl Switch {
             audit,
             gateway,
             clock,
+            codes,
         })
     }
 
@@ -199,8 +205,9 @@ impl Switch {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()
             .map_err(|e| StartError::Serve(e.to_string()))?;
-        let acceptance = AcceptanceServiceServer::new(AcceptanceApi::new(self.payments.clone()))
-            .max_decoding_message_size(self.request_bytes_max);
+        let api = AcceptanceApi::new(self.payments.clone()).with_codes(Arc::clone(&self.codes));
+        let acceptance =
+            AcceptanceServiceServer::new(api).max_decoding_message_size(self.request_bytes_max);
         let acceptance = AcceptanceEdge::new(acceptance, self.auth.clone());
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

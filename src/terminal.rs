@@ -125,6 +125,32 @@ impl Terminal {
             }),
             network: network.to_owned(),
             description: description.to_owned(),
+            switch_code: false,
+        });
+        let reply = self.client.create_merchant_qr(request).await?.into_inner();
+        reply
+            .payment
+            .ok_or_else(|| tonic::Status::internal("reply without payment"))
+    }
+
+    /// A dynamic EMVCo code the switch issues itself, for `network`'s partner to pay through
+    /// the partner gateway (`switch_code`).
+    pub async fn create_switch_code(
+        &mut self,
+        order_id: &str,
+        value: &str,
+        currency: &str,
+        network: &str,
+    ) -> Result<pb::Payment, tonic::Status> {
+        let request = self.request(pb::CreateMerchantQrRequest {
+            merchant_order_id: order_id.to_owned(),
+            amount: Some(pb::Money {
+                value: value.to_owned(),
+                currency: currency.to_owned(),
+            }),
+            network: network.to_owned(),
+            description: String::new(),
+            switch_code: true,
         });
         let reply = self.client.create_merchant_qr(request).await?.into_inner();
         reply

@@ -809,3 +809,80 @@ async fn a_notification_completes_a_payment_in_doubt_and_a_late_one_is_reversed_
     // The capture the partner reported is on the record of the reversed payment.
     assert_eq!(settled.network_txn_id, "KP-ASYNC-2");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switch_issued_dynamic_code_is_paid_once_by_its_own_network() {
+    let mut f = fixture().await;
+    let shown = f
+        .till
+        .create_switch_code("ramen-qr-1", "3000", "JPY", "kpay")
+        .await
+        .unwrap();
+    assert_eq!(shown.state, pb::PaymentState::AwaitingCustomer as i32);
+    let code = shown.qr_payload.clone();
+    assert!(code.starts_with("000201010212"), "{code}");
+    let resolved = f
+        .kpay
+        .resolve_merchant_code(pb::ResolveMerchantCodeRequest {
+            merchant_code: code.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resolved.dynamic);
+    assert_eq!(resolved.amount, yen("3000"));
+    assert_eq!(resolved.merchant_id, "shinjuku-ramen");
+    assert!(resolved.expires_at_ms > shown.created_at_ms);
+
+    // The code is kpay's payment: for tpay it does not exist.
+    let status = f
+        .tpay
+        .pay_merchant_code(pay_request("tp-d1", &code, "3000", "TP-DYN-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    assert_eq!(reason(&status), "MERCHANT_CODE_UNKNOWN");
+    let status = f
+        .kpay
+        .pay_merchant_code(pay_request("kp-d0", &code, "2999", "KP-DYN-0"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&status), "AMOUNT_MISMATCH");
+
+    let mut watcher = Terminal::connect(&f.till_url, TILL_KEY).await.unwrap();
+    let seen = tokio::spawn(async move { watcher.watch("ramen-qr-1", |_| {}).await });
+    let paid = f
+        .kpay
+        .pay_merchant_code(pay_request("kp-d1", &code, "3000", "KP-DYN-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(paid.payment_id, shown.payment_id);
+    assert_eq!(paid.state, pb::PaymentState::Succeeded as i32);
+    let last = tokio::time::timeout(Duration::from_secs(10), seen)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.state, pb::PaymentState::Succeeded as i32);
+    assert_eq!(last.network_txn_id, "KP-DYN-1");
+    // The same request again answers the same; a second payment of the code is refused.
+    let again = f
+        .kpay
+        .pay_merchant_code(pay_request("kp-d1", &code, "3000", "KP-DYN-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again, paid);
+    let status = f
+        .kpay
+        .pay_merchant_code(pay_request("kp-d2", &code, "3000", "KP-DYN-2"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&status), "CODE_EXPIRED");
+    let read = f.till.get("ramen-qr-1").await.unwrap();
+    assert_eq!(read.network_txn_id, "KP-DYN-1");
+}

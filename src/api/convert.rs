@@ -148,6 +148,7 @@ impl TryFrom<pb::CreateMerchantQrRequest> for MerchantQrCommand {
             amount,
             network,
             description,
+            switch_code: r.switch_code,
         })
     }
 }

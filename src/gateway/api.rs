@@ -24,7 +24,8 @@ use crate::api::status::Violations;
 use crate::domain::ClientKey;
 use crate::fx::{Pair, Rate, RateSource};
 use crate::payments::{
-    Notification, NotifiedOutcome, NotifyError, PartnerCharge, PayError, Payments, partner_order_id,
+    Notification, NotifiedOutcome, NotifyError, PartnerCharge, PayError, Payments, SwitchCodeError,
+    partner_order_id,
 };
 use crate::store::partner_sql::{self, StoredRequest};
 
@@ -65,13 +66,13 @@ impl PartnerGatewayApi {
     pub fn new(
         payments: Payments,
         partners: PartnerDirectory,
-        codes: MerchantCodes,
+        codes: Arc<MerchantCodes>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             payments,
             partners,
-            codes: Arc::new(codes),
+            codes,
             clock,
         }
     }
@@ -526,6 +527,16 @@ impl PartnerGatewayService for PartnerGatewayApi {
             value: m.value_string(),
             currency: m.currency_code().to_owned(),
         };
+        let mut expires_at_ms = 0;
+        if resolved.dynamic {
+            let payment_id = dynamic_payment_id(&resolved)?;
+            expires_at_ms = self
+                .payments
+                .switch_code_expiry(&partner.network, &resolved.merchant_id, &payment_id)
+                .await
+                .map_err(pay_error)?
+                .ok_or_else(unknown_code)?;
+        }
         let (amount_min, amount_max) = if resolved.dynamic {
             (None, None)
         } else {
@@ -544,7 +555,7 @@ impl PartnerGatewayService for PartnerGatewayApi {
             amount: resolved.amount.as_ref().map(pb_money),
             amount_min: amount_min.as_ref().map(pb_money),
             amount_max: amount_max.as_ref().map(pb_money),
-            expires_at_ms: 0,
+            expires_at_ms,
         }))
     }
 
@@ -578,13 +589,6 @@ impl PartnerGatewayService for PartnerGatewayApi {
             return Err(internal("pay validated without its fields"));
         };
         let resolved = self.codes.resolve(&r.merchant_code, &partner.network)?;
-        if resolved.dynamic {
-            return Err(GatewayReason::DynamicCodeUnsupported.status(
-                "PayMerchantCode takes static codes only; pay a dynamic code through the \
-                 network that issued it",
-                &[],
-            ));
-        }
         if amount.currency() != resolved.currency {
             return Err(GatewayReason::CurrencyNotSupported.status(
                 format!(
@@ -614,18 +618,44 @@ impl PartnerGatewayService for PartnerGatewayApi {
             };
             self.remember(&partner, ids, claim).await?;
         }
+        let paid = Paid {
+            network_txn_id: txn,
+            wallet_brand: (!r.wallet_brand.is_empty()).then(|| r.wallet_brand.clone()),
+            wallet_amount: wallet,
+            settlement_quote: None,
+        };
+        if resolved.dynamic {
+            let payment_id = dynamic_payment_id(&resolved)?;
+            if resolved.amount != Some(amount) {
+                return Err(GatewayReason::AmountMismatch.status(
+                    "a dynamic code is paid with exactly its own amount",
+                    &[("field", "amount")],
+                ));
+            }
+            let view = self
+                .payments
+                .pay_switch_code(
+                    &partner.network,
+                    &resolved.merchant_id,
+                    &payment_id,
+                    &amount,
+                    &paid,
+                )
+                .await
+                .map_err(switch_code_error)?;
+            tracing::info!(partner = %partner.name, network = %partner.network, payment_id = %view.payment.payment_id, state = %view.payment.state, "Partner paid a switch-issued dynamic code");
+            return Ok(Response::new(pb::PayMerchantCodeResponse {
+                payment_id: view.payment.payment_id.clone(),
+                state: pb_state(view.payment.state).into(),
+            }));
+        }
         let charge = PartnerCharge {
             merchant_id: resolved.merchant_id.clone(),
             terminal_id: resolved.terminal_id.clone(),
             order_id: partner_order_id(&partner.network, key.as_str()).map_err(pay_error)?,
             request_hash: hash,
             amount,
-            paid: Paid {
-                network_txn_id: txn,
-                wallet_brand: (!r.wallet_brand.is_empty()).then(|| r.wallet_brand.clone()),
-                wallet_amount: wallet,
-                settlement_quote: None,
-            },
+            paid,
             description: String::new(),
         };
         let view = self
@@ -638,6 +668,35 @@ impl PartnerGatewayService for PartnerGatewayApi {
             payment_id: view.payment.payment_id.clone(),
             state: pb_state(view.payment.state).into(),
         }))
+    }
+}
+
+fn unknown_code() -> Status {
+    GatewayReason::MerchantCodeUnknown.status(
+        "the merchant code is not one of this switch's merchants' codes",
+        &[],
+    )
+}
+
+/// The payment a switch-issued dynamic code is for, from its reference.
+#[allow(clippy::result_large_err)]
+fn dynamic_payment_id(resolved: &super::codes::Resolved) -> Result<String, Status> {
+    let reference = resolved.reference.as_deref().unwrap_or_default();
+    let ours = reference.len() == 24 && reference.chars().all(|c| c.is_ascii_alphanumeric());
+    if !ours {
+        return Err(unknown_code());
+    }
+    Ok(format!("pay{reference}"))
+}
+
+fn switch_code_error(e: SwitchCodeError) -> Status {
+    match e {
+        SwitchCodeError::Unknown => unknown_code(),
+        SwitchCodeError::AmountMismatch { .. } => {
+            GatewayReason::AmountMismatch.status(e.to_string(), &[("field", "amount")])
+        }
+        SwitchCodeError::Expired(_) => GatewayReason::CodeExpired.status(e.to_string(), &[]),
+        SwitchCodeError::Pay(e) => pay_error(e),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Reading a merchant code a partner brings back: strictly parsed (`qr::merchant::identify`),
 //! one of this switch's merchants and tills, and (for a static code) exactly the code the
 //! switch issues for that place, so a hand-made payload naming our merchant is not one.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use iso_currency::Currency;
 use kakehashi_adapter_core::Money;
@@ -9,7 +9,7 @@ use tonic::Status;
 
 use super::reason::{FieldErrors, GatewayReason};
 use crate::config::{Config, MerchantConfig};
-use crate::qr::merchant::{IdentifyError, Place, identify, static_code};
+use crate::qr::merchant::{IdentifyError, Place, dynamic_code, identify, static_code};
 use crate::qr::{Initiation, QrSettings};
 
 /// Our merchants as their codes name them.
@@ -19,6 +19,9 @@ pub struct MerchantCodes {
     merchants: BTreeMap<String, MerchantConfig>,
     /// Terminal id -> its merchant id.
     terminals: BTreeMap<String, String>,
+    /// Networks a partner of the gateway is bound to: the switch issues dynamic codes for
+    /// these alone.
+    partner_networks: BTreeSet<String>,
 }
 
 /// A code resolved to one of our merchants, for a partner's network.
@@ -33,6 +36,8 @@ pub struct Resolved {
     pub dynamic: bool,
     /// A dynamic code's amount.
     pub amount: Option<Money>,
+    /// A dynamic code's reference: its payment's id without the prefix.
+    pub reference: Option<String>,
 }
 
 // === impl MerchantCodes ===
@@ -51,7 +56,55 @@ impl MerchantCodes {
                 .iter()
                 .map(|t| (t.id.clone(), t.merchant_id.clone()))
                 .collect(),
+            partner_networks: config
+                .partners
+                .values()
+                .map(|p| p.network.clone())
+                .collect(),
         }
+    }
+
+    /// Whether a partner of the gateway speaks for `network`.
+    pub fn has_partner(&self, network: &str) -> bool {
+        self.partner_networks.contains(network)
+    }
+
+    /// Whether the merchant has codes at all (`qr` settings).
+    pub fn merchant_has_codes(&self, merchant_id: &str) -> bool {
+        self.merchants
+            .get(merchant_id)
+            .is_some_and(|m| m.qr.is_some())
+    }
+
+    /// The switch's dynamic code for one payment at one till (the merchant-wide code when
+    /// the till's id does not fit in a code).
+    pub fn issue_dynamic(
+        &self,
+        merchant_id: &str,
+        terminal_id: &str,
+        amount: &Money,
+        reference: &str,
+    ) -> Result<String, String> {
+        let merchant = self
+            .merchants
+            .get(merchant_id)
+            .ok_or_else(|| format!("merchant `{merchant_id}` is not configured"))?;
+        let at_till = Place {
+            store_id: None,
+            terminal_id: Some(terminal_id),
+        };
+        dynamic_code(&self.settings, merchant, at_till, *amount, reference)
+            .or_else(|_| {
+                dynamic_code(
+                    &self.settings,
+                    merchant,
+                    Place::default(),
+                    *amount,
+                    reference,
+                )
+            })
+            .map(|payload| payload.encode())
+            .map_err(|e| e.to_string())
     }
 
     /// Resolves `raw` for a partner of `network`; the errors are this API's statuses.
@@ -104,6 +157,7 @@ impl MerchantCodes {
             terminal_id: code.terminal_id,
             dynamic: code.initiation == Initiation::Dynamic,
             amount: code.amount,
+            reference: code.reference,
         })
     }
 }

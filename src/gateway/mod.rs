@@ -53,7 +53,7 @@ pub struct GatewayServer {
     local_addr: SocketAddr,
     tls: ServerTlsConfig,
     directory: PartnerDirectory,
-    codes: codes::MerchantCodes,
+    codes: Arc<codes::MerchantCodes>,
 }
 
 // === impl GatewayServer ===
@@ -63,6 +63,7 @@ impl GatewayServer {
     pub async fn bind(
         gateway: &PartnerGatewayConfig,
         config: &Config,
+        codes: Arc<codes::MerchantCodes>,
     ) -> Result<Self, GatewayServeError> {
         let read = |path: &std::path::Path| {
             std::fs::read(path)
@@ -84,7 +85,7 @@ impl GatewayServer {
             local_addr,
             tls,
             directory: PartnerDirectory::new(&config.partners),
-            codes: codes::MerchantCodes::from_config(config),
+            codes,
         })
     }
 

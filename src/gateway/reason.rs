@@ -31,7 +31,6 @@ pub enum GatewayReason {
     AmountMismatch,
     CurrencyNotSupported,
     CodeExpired,
-    DynamicCodeUnsupported,
     SwitchBusy,
     InternalError,
 }
@@ -55,7 +54,7 @@ pub struct FieldErrors(Vec<FieldError>);
 // === impl GatewayReason ===
 
 impl GatewayReason {
-    pub const ALL: [GatewayReason; 22] = [
+    pub const ALL: [GatewayReason; 21] = [
         Self::KeyFormat,
         Self::OutcomeRequired,
         Self::RateFormat,
@@ -75,7 +74,6 @@ impl GatewayReason {
         Self::AmountMismatch,
         Self::CurrencyNotSupported,
         Self::CodeExpired,
-        Self::DynamicCodeUnsupported,
         Self::SwitchBusy,
         Self::InternalError,
     ];
@@ -101,7 +99,6 @@ impl GatewayReason {
             Self::AmountMismatch => "AMOUNT_MISMATCH",
             Self::CurrencyNotSupported => "CURRENCY_NOT_SUPPORTED",
             Self::CodeExpired => "CODE_EXPIRED",
-            Self::DynamicCodeUnsupported => "DYNAMIC_CODE_UNSUPPORTED",
             Self::SwitchBusy => "SWITCH_BUSY",
             Self::InternalError => "INTERNAL_ERROR",
         }
@@ -127,7 +124,6 @@ impl GatewayReason {
             | Self::AmountMismatch
             | Self::CurrencyNotSupported
             | Self::CodeExpired => Code::FailedPrecondition,
-            Self::DynamicCodeUnsupported => Code::Unimplemented,
             Self::SwitchBusy => Code::Unavailable,
             Self::InternalError => Code::Internal,
         }

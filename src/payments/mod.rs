@@ -39,8 +39,8 @@ pub use commands::content_hash;
 pub use commands::{Caller, CancelCommand, MerchantQrCommand, PayCommand, RefundCommand};
 pub use error::{PayError, Unsupported};
 pub use partner::{
-    Notification, NotifiedOutcome, NotifyAnswer, NotifyError, PartnerCharge,
-    merchant_code_terminal, partner_order_id,
+    CodeIssuer, Notification, NotifiedOutcome, NotifyAnswer, NotifyError, PartnerCharge,
+    SwitchCodeError, code_reference, merchant_code_terminal, partner_order_id,
 };
 pub use refund::SWITCH_REFUND_PREFIX;
 pub use view::PaymentView;

@@ -417,3 +417,187 @@ impl Payments {
         Ok(rx)
     }
 }
+
+/// Builds the switch's dynamic code for a payment: (merchant id, till id, amount,
+/// reference) to the EMVCo payload, or why not.
+pub type CodeIssuer<'a> = &'a (dyn Fn(&str, &str, &Money, &str) -> Result<String, String> + Sync);
+
+/// Why a switch-issued dynamic code cannot be paid.
+#[derive(Debug, thiserror::Error)]
+pub enum SwitchCodeError {
+    /// No such payment for this merchant on the partner's network.
+    #[error("the merchant code is not one of this switch's merchants' codes")]
+    Unknown,
+    #[error("the code is for {expected}; the payment is {paid}")]
+    AmountMismatch { expected: Money, paid: Money },
+    #[error("{0}")]
+    Expired(String),
+    #[error(transparent)]
+    Pay(#[from] PayError),
+}
+
+/// The reference a switch-issued code carries for a payment: its id without the prefix
+/// (24 alphanumerics, within EMVCo's 25 for 62/05).
+pub fn code_reference(payment_id: &str) -> &str {
+    payment_id.strip_prefix("pay").unwrap_or(payment_id)
+}
+
+impl Payments {
+    /// CreateMerchantQr with `switch_code`: stores the payment AUTHORIZING (admitted like
+    /// any other), shows the switch's own EMVCo dynamic code (AWAITING_CUSTOMER), and drives
+    /// it like a network's QR: queried until its deadline, then closed (reversed).
+    pub async fn create_switch_code(
+        &self,
+        caller: &Caller,
+        cmd: super::MerchantQrCommand,
+        issue: CodeIssuer<'_>,
+    ) -> Result<PaymentView, PayError> {
+        let request_hash = cmd.content_hash();
+        if let Some(view) = self
+            .replay(caller, &cmd.merchant_order_id, &request_hash)
+            .await?
+        {
+            return Ok(view);
+        }
+        let network = self.usable_network(&cmd.network, &cmd.amount)?;
+        let new = NewPayment {
+            caller,
+            order_id: &cmd.merchant_order_id,
+            request_hash: request_hash.clone(),
+            kind: PaymentKind::MerchantPresented,
+            amount: cmd.amount,
+            description: &cmd.description,
+            code_masked: String::new(),
+            network,
+            brand: None,
+            route_detail: format!("switch-issued EMVCo code for {}", network.profile.id),
+            code: None,
+            network_txn_id: None,
+        };
+        let Some((mut payment, permit)) = self.insert_new(new).await? else {
+            return self
+                .replay_after_race(caller, &cmd.merchant_order_id, &request_hash)
+                .await;
+        };
+        let reference = code_reference(&payment.payment_id).to_owned();
+        let issued = issue(
+            &payment.merchant_id,
+            &payment.terminal_id,
+            &payment.amount,
+            &reference,
+        );
+        let shown = match issued {
+            Ok(payload) => {
+                self.transition(
+                    &mut payment,
+                    crate::domain::Event::CustomerActionRequired,
+                    "switch-issued EMVCo code shown".into(),
+                    |p| p.qr_payload = Some(payload),
+                )
+                .await
+            }
+            Err(why) => {
+                self.transition(
+                    &mut payment,
+                    crate::domain::Event::NetworkDeclined,
+                    format!("the switch could not issue the code: {why}"),
+                    |p| p.decline_reason = Some(DeclineReason::InvalidRequest),
+                )
+                .await
+            }
+        };
+        let this = self.clone();
+        let id = payment.payment_id.clone();
+        tokio::spawn(
+            async move {
+                let _permit = permit;
+                this.drive_existing(&id).await;
+            }
+            .instrument(tracing::Span::current()),
+        );
+        shown?;
+        self.view(&self.reload(&payment.payment_id).await?).await
+    }
+
+    /// A partner pays a switch-issued dynamic code it scanned: the payment must be that
+    /// merchant's, on the partner's network, awaiting the customer, for exactly this amount.
+    /// The success goes through the driver's transition. Paying it again with the same
+    /// transaction id answers the same payment; anything else is refused.
+    pub async fn pay_switch_code(
+        &self,
+        network: &str,
+        merchant_id: &str,
+        payment_id: &str,
+        amount: &Money,
+        paid: &Paid,
+    ) -> Result<PaymentView, SwitchCodeError> {
+        let payment = self
+            .inner
+            .store
+            .payment(payment_id)
+            .await
+            .map_err(PayError::from)?
+            .filter(|p| {
+                p.network == network
+                    && p.merchant_id == merchant_id
+                    && p.kind == PaymentKind::MerchantPresented
+                    && p.qr_payload.is_some()
+            })
+            .ok_or(SwitchCodeError::Unknown)?;
+        if *amount != payment.amount {
+            return Err(SwitchCodeError::AmountMismatch {
+                expected: payment.amount,
+                paid: *amount,
+            });
+        }
+        let captured = matches!(
+            payment.state,
+            PaymentState::Succeeded | PaymentState::PartiallyRefunded | PaymentState::Refunded
+        );
+        if captured {
+            if payment.network_txn_id.as_deref() == Some(paid.network_txn_id.as_str()) {
+                return Ok(self.view(&payment).await?);
+            }
+            return Err(SwitchCodeError::Expired("the code was already paid".into()));
+        }
+        if payment.state != PaymentState::AwaitingCustomer
+            || self.now_ms() >= payment.deadline_at_ms
+        {
+            return Err(SwitchCodeError::Expired(format!(
+                "the code is no longer payable (its payment is {})",
+                payment.state
+            )));
+        }
+        let network = self.network_of(&payment)?;
+        self.apply_with_retry(payment_id, &network, &PayOutcome::Succeeded(paid.clone()))
+            .await?;
+        let after = self.reload(payment_id).await?;
+        self.wake_driver(&after);
+        if after.state != PaymentState::Succeeded {
+            return Err(SwitchCodeError::Expired(format!(
+                "the code is no longer payable (its payment is {})",
+                after.state
+            )));
+        }
+        Ok(self.view(&after).await?)
+    }
+
+    /// When a switch-issued code of `merchant_id` on `network` stops being payable (its
+    /// payment's deadline); `None` when there is no such code.
+    pub async fn switch_code_expiry(
+        &self,
+        network: &str,
+        merchant_id: &str,
+        payment_id: &str,
+    ) -> Result<Option<i64>, PayError> {
+        Ok(self
+            .inner
+            .store
+            .payment(payment_id)
+            .await?
+            .filter(|p| {
+                p.network == network && p.merchant_id == merchant_id && p.qr_payload.is_some()
+            })
+            .map(|p| p.deadline_at_ms))
+    }
+}

@@ -159,7 +159,7 @@ impl Payments {
     }
 
     /// The stored answer for a repeated key, or a refusal if the content differs.
-    async fn replay(
+    pub(super) async fn replay(
         &self,
         caller: &Caller,
         order_id: &ClientKey,
@@ -191,7 +191,7 @@ impl Payments {
 
     /// Another request with the same key was stored first: the same content gets its
     /// answer, different content is refused, exactly as a later replay would be.
-    async fn replay_after_race(
+    pub(super) async fn replay_after_race(
         &self,
         caller: &Caller,
         order_id: &ClientKey,
