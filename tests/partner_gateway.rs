@@ -834,7 +834,16 @@ async fn a_switch_issued_dynamic_code_is_paid_once_by_its_own_network() {
     assert_eq!(resolved.merchant_id, "shinjuku-ramen");
     assert!(resolved.expires_at_ms > shown.created_at_ms);
 
-    // The code is kpay's payment: for tpay it does not exist.
+    // The code is kpay's payment: for tpay it does not exist, to read or to pay.
+    let status = f
+        .tpay
+        .resolve_merchant_code(pb::ResolveMerchantCodeRequest {
+            merchant_code: code.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    assert_eq!(reason(&status), "MERCHANT_CODE_UNKNOWN");
     let status = f
         .tpay
         .pay_merchant_code(pay_request("tp-d1", &code, "3000", "TP-DYN-1"))

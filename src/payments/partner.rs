@@ -214,7 +214,7 @@ impl Payments {
         self.wake_driver(&after);
         Ok(NotifyAnswer {
             state: after.state,
-            already_final: after.version == payment.version,
+            already_final: after.version == payment.version && !after.state.is_in_doubt(),
         })
     }
 
