@@ -92,10 +92,7 @@ pub async fn run(layout: Layout) -> Result<(), DemoError> {
     shift.report.print();
     let _ = stop.send(());
     let _ = server.await;
-    println!(
-        "{}",
-        audit_epilogue(&store_url, dir.path(), &audit_key).await
-    );
+    println!("{}", audit_epilogue(&store_url, &audit_key).await);
     match shift.report.failures() {
         0 => Ok(()),
         n => Err(DemoError::Failed(n)),
@@ -128,9 +125,9 @@ fn audit_key(dir: &std::path::Path) -> Result<DemoAuditKey, DemoError> {
     })
 }
 
-/// The shift's last act: export the audit log and verify the export offline with the
-/// verifier key alone, as an auditor would.
-async fn audit_epilogue(store_url: &str, dir: &std::path::Path, key: &DemoAuditKey) -> String {
+/// The shift's last act: export the audit log, verify the export offline with the
+/// verifier key alone and replay every routing decision in it, as an auditor would.
+async fn audit_epilogue(store_url: &str, key: &DemoAuditKey) -> String {
     let result = async {
         let store = crate::store::SqlStore::connect(store_url)
             .await
@@ -147,16 +144,26 @@ async fn audit_epilogue(store_url: &str, dir: &std::path::Path, key: &DemoAuditK
         {
             return Ok("Audit log: no entries were written this shift".to_owned());
         }
-        let out = dir.join("audit-export");
+        // Kept after the demo (its store is not), so the reader can check it with the
+        // auditor's commands printed below.
+        let out = std::env::temp_dir().join(format!("kakehashi-demo-audit-{}", std::process::id()));
+        if out.exists() {
+            std::fs::remove_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        }
         let summary = crate::audit::export::export(store.pool(), &out)
             .await
             .map_err(|e| e.to_string())?;
         crate::audit::verify::verify_dir(&out, &key.verifier_key).map_err(|e| e.to_string())?;
+        let replayed = crate::audit::cli::replay(&out)?;
         Ok::<_, String>(format!(
-            "Audit log: {} entries exported to {} and verified offline with {}",
+            "Audit log: {} entries exported to {out} and verified offline with {key}\n\
+             Audit replay: {replayed}\n\
+             Check it as an auditor: kakehashi audit verify {out} --key {key}\n\
+             {pad}and: kakehashi audit replay {out}",
             summary.size,
-            out.display(),
-            key.verifier_key
+            out = out.display(),
+            key = key.verifier_key,
+            pad = " ".repeat("Check it as an auditor: ".len() - "and: ".len()),
         ))
     }
     .await;

@@ -55,7 +55,8 @@ async fn append(pool: &AnyPool, range: std::ops::Range<u64>) {
     }
 }
 
-/// A switch with `[audit]` on, its log already holding 300 entries.
+/// A switch with `[audit]` on, its log holding 300 entries: 299 appended here, then the
+/// switch's own record of the rule set it decides under.
 async fn running_switch() -> Running {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
@@ -64,7 +65,8 @@ async fn running_switch() -> Running {
     kakehashi::audit::checkpoint::write_key_file(&key_path, &private).unwrap();
     let store_url = format!("sqlite://{}", dir.path().join("switch.db").display());
     let pool = SqlStore::connect(&store_url).await.unwrap().pool().clone();
-    append(&pool, 0..300).await;
+    // The switch logs its rule set's activation when it starts: entry 299.
+    append(&pool, 0..299).await;
     let text = format!(
         r#"
 listen = "127.0.0.1:0"

@@ -610,6 +610,9 @@ async fn static_code_payment(mut f: Fixture) {
             .await
             .unwrap();
     assert_eq!(lines, 2);
+    // Every partner payment and transition is in the audit log, as the till's are.
+    let problems = kakehashi::audit::crosscheck::check(&store).await.unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
     let mut bad = report;
     bad.report_id = "kpay-r2".into();
     bad.business_date = "2026-13-01".into();
@@ -808,6 +811,11 @@ async fn a_notification_completes_a_payment_in_doubt_and_a_late_one_is_reversed_
     assert_eq!(settled.state, pb::PaymentState::Reversed as i32);
     // The capture the partner reported is on the record of the reversed payment.
     assert_eq!(settled.network_txn_id, "KP-ASYNC-2");
+    let store = kakehashi::store::SqlStore::connect(&f.db_url)
+        .await
+        .unwrap();
+    let problems = kakehashi::audit::crosscheck::check(&store).await.unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -201,7 +201,9 @@ impl From<PayError> for Status {
                     .precondition("payment", &message)
                     .meta("currency", refund)
             }
-            PayError::RuleRefused { rule, .. } => rule_refusal(rule, &message),
+            PayError::RuleRefused {
+                rule, payment_id, ..
+            } => rule_refusal(rule, &message).meta("payment_id", payment_id),
             PayError::Busy => Refusal::new(R::SwitchBusy, message),
             PayError::Conflict => Refusal::new(
                 R::ConcurrentUpdate,

@@ -50,6 +50,10 @@ pub enum AuditCommand {
         #[arg(long)]
         key: String,
     },
+    /// Re-run the routing engine over every logged decision of an exported folder, each
+    /// under the rule set its entry names (DIR/rules/<version>.json), and report any
+    /// decision it does not reproduce. Exits non-zero if one is not reproduced.
+    Replay { dir: PathBuf },
     /// Print a payment's entries, decoded, with inclusion proofs against the latest
     /// checkpoint.
     Show {
@@ -102,11 +106,38 @@ pub async fn run(command: AuditCommand) -> Result<String, String> {
                 report.size, report.origin, report.root, report.tiles, report.checkpoints
             ))
         }
+        AuditCommand::Replay { dir } => replay(&dir),
         AuditCommand::Show { config, payment } => {
             let config = Config::load(&config).map_err(|e| e.to_string())?;
             let pool = open_pool(&config).await?;
             show(&pool, &payment).await
         }
+    }
+}
+
+/// Replays an export's decisions; an entry bundle that cannot be read fails the replay
+/// rather than shrinking it silently.
+pub fn replay(dir: &Path) -> Result<String, String> {
+    export::exported_size(dir).map_err(|e| e.to_string())?;
+    let mut unreadable = None;
+    let entries = export::entries(dir).map_while(|entry| match entry {
+        Ok(entry) => Some(entry),
+        Err(e) => {
+            unreadable = Some(e.to_string());
+            None
+        }
+    });
+    let report = crate::routing::replay::replay_entries(entries, &dir.join("rules"));
+    if let Some(e) = unreadable {
+        return Err(format!(
+            "FAILED: {e} (after {} decisions)",
+            report.decisions
+        ));
+    }
+    if report.all_reproduced() {
+        Ok(report.to_string().trim_end().to_owned())
+    } else {
+        Err(format!("FAILED: {}", report.to_string().trim_end()))
     }
 }
 

@@ -11,8 +11,9 @@
 //! Entries never hold a full payment code, key or secret. Callers mask codes to their last
 //! four; as a second line of defence the encoder refuses any string (or member name) with
 //! a run of 8 or more ASCII digits, except under member names that are identifiers by
-//! construction (`*_id`, `*_hash`, `*_version`, `version`): a network's transaction id is
-//! long and numeric, a customer's code never sits under such a name.
+//! construction or figures (`*_id`, `*_hash`, `*_version`, `version`, `rule_set`, `prefix`,
+//! `value`): a network's transaction id is long and numeric, an amount may be, and a
+//! customer's code never sits under such a name.
 use serde_json::{Map, Number, Value};
 use tlog_tiles::Hash;
 
@@ -225,9 +226,11 @@ fn check_id(field: &'static str, id: Option<&str>) -> Result<(), EntryError> {
     }
 }
 
-/// Member names whose string values are identifiers, never a customer's code.
+/// Member names whose string values are identifiers or figures, never a customer's code:
+/// ids and hashes, a rule-set version (64 hex digits), a code-table prefix (the public
+/// issuer digits that route a code, at most 10), an amount's decimal `value`.
 fn is_identifier_name(name: &str) -> bool {
-    name == "version"
+    matches!(name, "version" | "rule_set" | "prefix" | "value")
         || ["_id", "_hash", "_version"]
             .iter()
             .any(|s| name.ends_with(s))

@@ -1,13 +1,17 @@
 //! Admitting a new payment: the compliance decision and the durable AUTHORIZING record in
 //! one transaction. The velocity counts the decision reads are locked for the duration, so
 //! two payments under one code or terminal count each other; a routed payment is counted,
-//! stored and leased in the same commit; a refused one stores nothing but its decision.
+//! stored, leased and logged in the same commit; a refused one stores nothing but its
+//! decision in the audit log, under the payment id it would have had, which the refusal's
+//! error names so the integrator and the auditor can find it.
 use kakehashi_adapter_core::PaymentCode;
 
 use super::{PayError, Payments};
+use crate::audit::facts;
 use crate::domain::{PaymentRecord, Transition};
 use crate::routing::rules::{CodeRoute, DecisionInput};
 use crate::routing::{RuleId, evaluate, velocity};
+use crate::store::audit_sql;
 
 /// What became of an admission.
 pub(super) enum Admitted {
@@ -62,8 +66,10 @@ impl Payments {
             velocity: observed,
         };
         let decision = evaluate(rules, &input);
+        let logged = facts::routing_decision(&p.payment_id, &p.merchant_id, &decision);
         if let Some((rule, detail)) = decision.refusal() {
             let detail = detail.to_owned();
+            audit_sql::append(&mut tx, &[logged]).await?;
             tx.commit().await.map_err(crate::store::StoreError::from)?;
             tracing::info!(merchant_id = %p.merchant_id, terminal_id = %p.terminal_id, network = %p.network, rule = rule.as_str(), "Payment refused by a compliance rule");
             return Ok(Admitted::Refused { rule, detail });
@@ -83,6 +89,9 @@ impl Payments {
                 .map_err(crate::store::StoreError::from)?;
             return Ok(Admitted::Existing);
         }
+        let mut entries = vec![logged];
+        entries.extend(facts::payment_transitions(p, candidate.transitions));
+        audit_sql::append(&mut tx, &entries).await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
         Ok(Admitted::Inserted)
     }

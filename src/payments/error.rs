@@ -47,10 +47,12 @@ pub enum PayError {
     },
     /// A compliance rule refused the payment; `detail` is the decision's reason, which
     /// never holds the code.
-    #[error("refused by compliance rule {rule}: {detail}")]
+    #[error("refused by compliance rule {rule}: {detail} (logged as payment {payment_id})")]
     RuleRefused {
         rule: crate::routing::RuleId,
         detail: String,
+        /// The id the refused decision is logged under in the audit log.
+        payment_id: String,
     },
     #[error("the switch is at capacity; retry shortly")]
     Busy,

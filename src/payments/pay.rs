@@ -303,7 +303,11 @@ impl Payments {
             Admitted::Inserted => {}
             Admitted::Existing => return Ok(None),
             Admitted::Refused { rule, detail } => {
-                return Err(PayError::RuleRefused { rule, detail });
+                return Err(PayError::RuleRefused {
+                    rule,
+                    detail,
+                    payment_id: payment.payment_id.clone(),
+                });
             }
         }
         tracing::info!(

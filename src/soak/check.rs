@@ -87,6 +87,11 @@ pub async fn check(world: &World, store: &SqlStore) -> Result<Vec<String>, Strin
         check_wallets(kind, state, &mut problems);
     }
     check_ledger(store, &books, &mut problems).await?;
+    // Every change the storm made has its audit entry, and no entry a change the store lost.
+    let audit = crate::audit::crosscheck::check(store)
+        .await
+        .map_err(|e| e.to_string())?;
+    problems.extend(audit.into_iter().map(|p| format!("audit log: {p}")));
     Ok(problems)
 }
 

@@ -13,15 +13,17 @@ pub struct VelocityTotals {
     pub amount_minor: i64,
 }
 
-/// Saves a rule set's canonical text under its version unless that version is stored. A
-/// stored version with different text is [`StoreError::Corrupt`]: the version is the text's
-/// hash, so the stored row was altered.
+/// Saves a rule set's canonical text under its version unless that version is stored, and
+/// logs its activation in the audit log in the same commit, so an auditor sees from which
+/// entry on a version decided. A stored version with different text is
+/// [`StoreError::Corrupt`]: the version is the text's hash, so the stored row was altered.
 pub async fn save_rule_set(
     pool: &AnyPool,
     version: &str,
     canonical: &str,
     created_at_ms: i64,
 ) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO rule_sets (version, canonical, created_at_ms) VALUES ($1, $2, $3) \
          ON CONFLICT (version) DO NOTHING",
@@ -29,15 +31,24 @@ pub async fn save_rule_set(
     .bind(version)
     .bind(canonical)
     .bind(created_at_ms)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    match rule_set(pool, version).await? {
-        Some(stored) if stored == canonical => Ok(()),
-        _ => Err(StoreError::Corrupt {
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT canonical FROM rule_sets WHERE version = $1")
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if stored.as_deref() != Some(canonical) {
+        tx.rollback().await?;
+        return Err(StoreError::Corrupt {
             table: "rule_sets",
             detail: format!("version {version} holds other text than its own"),
-        }),
+        });
     }
+    let entry = crate::audit::facts::rule_set_activated(version, created_at_ms);
+    super::audit_sql::append(&mut tx, &[entry]).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The canonical text stored under `version`, if any.

@@ -12,9 +12,10 @@ use super::rows::{
 };
 use super::{
     Effects, InsertPayment, InsertRefund, LeaseOwner, MerchantRow, Store, StoreError, TerminalRow,
-    schema,
+    audit_sql, schema,
 };
-use crate::domain::{PaymentRecord, RefundRecord, Transition};
+use crate::audit::facts;
+use crate::domain::{PaymentRecord, RefundRecord, RefundState, Transition};
 
 /// Connections per pool. SQLite serialises writers anyway; PostgreSQL replicas share a
 /// server, so each keeps a modest pool.
@@ -150,6 +151,7 @@ impl Store for SqlStore {
                 .ok_or(StoreError::Conflict)?;
             return Ok(InsertPayment::Existing(Box::new(existing)));
         }
+        audit_sql::append(&mut tx, &facts::payment_transitions(p, transitions)).await?;
         tx.commit().await?;
         Ok(InsertPayment::Inserted)
     }
@@ -213,10 +215,13 @@ impl Store for SqlStore {
         check_payment(p)?;
         let mut tx = self.pool.begin().await?;
         write_payment(&mut tx, p).await?;
+        let mut entries = Vec::new();
         if let Some(t) = transition {
             insert_transition(&mut *tx, &p.payment_id, t).await?;
+            entries.push(facts::payment_transition(p, t));
         }
         write_effects(&mut tx, effects).await?;
+        audit_sql::append(&mut tx, &entries).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -390,6 +395,7 @@ impl Store for SqlStore {
                 .ok_or(StoreError::Conflict)?;
             return Ok(InsertRefund::Existing(Box::new(existing)));
         }
+        audit_sql::append(&mut tx, &[facts::refund_transition(r, None)]).await?;
         tx.commit().await?;
         Ok(InsertRefund::Inserted)
     }
@@ -465,6 +471,11 @@ impl Store for SqlStore {
             return Err(StoreError::Conflict);
         }
         write_effects(&mut tx, effects).await?;
+        let entries = [
+            facts::payment_transition(p, transition),
+            facts::refund_transition(r, None),
+        ];
+        audit_sql::append(&mut tx, &entries).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -497,10 +508,13 @@ impl Store for SqlStore {
             return Err(StoreError::Conflict);
         }
         write_payment(&mut tx, p).await?;
+        let mut entries = vec![facts::refund_transition(r, Some(RefundState::Pending))];
         if let Some(t) = transition {
             insert_transition(&mut *tx, &p.payment_id, t).await?;
+            entries.push(facts::payment_transition(p, t));
         }
         write_effects(&mut tx, effects).await?;
+        audit_sql::append(&mut tx, &entries).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -146,6 +146,7 @@ fn each_rule_kind_refuses_with_a_status_that_names_the_rule() {
         let status = tonic::Status::from(PayError::RuleRefused {
             rule,
             detail: detail.to_owned(),
+            payment_id: "pay_refused".into(),
         });
         assert_eq!(status.code(), code, "{rule}: {status:?}");
         let info = status.get_details_error_info().expect("ErrorInfo");
@@ -154,6 +155,11 @@ fn each_rule_kind_refuses_with_a_status_that_names_the_rule() {
         assert_eq!(
             info.metadata.get("rule").map(String::as_str),
             Some(rule.as_str())
+        );
+        assert_eq!(
+            info.metadata.get("payment_id").map(String::as_str),
+            Some("pay_refused"),
+            "the refusal names the payment id its decision is logged under"
         );
         let message = status.message();
         assert!(
