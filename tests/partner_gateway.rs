@@ -903,3 +903,60 @@ async fn a_switch_issued_dynamic_code_is_paid_once_by_its_own_network() {
     let read = f.till.get("ramen-qr-1").await.unwrap();
     assert_eq!(read.network_txn_id, "KP-DYN-1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_command_follows_the_next_payment_on_its_static_code() {
+    let mut f = fixture().await;
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kakehashi"))
+        .args([
+            "terminal",
+            "--server",
+            &f.till_url,
+            "--api-key",
+            TILL_KEY,
+            "watch",
+            "--static-code",
+            "--timeout",
+            "30",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output());
+    // Let the command connect and start waiting before the partner pays.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let paid = f
+        .kpay
+        .pay_merchant_code(pay_request("kp-cli-1", &f.static_code, "880", "KP-CLI-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    // The command gives up by itself after its --timeout.
+    let output = tokio::time::timeout(Duration::from_secs(60), output)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let order_id = f
+        .till
+        .get(
+            &kakehashi::payments::partner_order_id("kpay", "kp-cli-1")
+                .unwrap()
+                .to_string(),
+        )
+        .await
+        .unwrap()
+        .merchant_order_id;
+    assert_eq!(paid.state, pb::PaymentState::Succeeded as i32);
+    assert!(
+        stdout.contains(&format!("{order_id} JPY 880 SUCCEEDED via kpay")),
+        "{stdout}"
+    );
+}
