@@ -39,6 +39,8 @@ pub enum StartError {
     Serve(String),
     #[error(transparent)]
     Audit(#[from] crate::audit::server::AuditServeError),
+    #[error(transparent)]
+    Gateway(#[from] crate::gateway::GatewayServeError),
 }
 
 pub struct Switch {
@@ -50,6 +52,11 @@ pub struct Switch {
     request_bytes_max: usize,
     /// The checkpoint writer and auditor listener, when `[audit]` is configured.
     audit: Option<crate::audit::server::AuditServer>,
+    /// The partner gateway listener, when `[partner_gateway]` is configured.
+    gateway: Option<crate::gateway::GatewayServer>,
+    clock: Arc<dyn Clock>,
+    /// Our merchants' codes, for switch-issued dynamic codes (CreateMerchantQr `switch_code`).
+    codes: Arc<crate::gateway::codes::MerchantCodes>,
 }
 
 // === impl Switch ===
@@ -75,6 +82,13 @@ impl Switch {
             Some(audit) => Some(
                 crate::audit::server::AuditServer::bind(audit, sql.pool().clone(), clock.clone())
                     .await?,
+            ),
+            None => None,
+        };
+        let codes = Arc::new(crate::gateway::codes::MerchantCodes::from_config(&config));
+        let gateway = match &config.partner_gateway {
+            Some(gateway) => Some(
+                crate::gateway::GatewayServer::bind(gateway, &config, Arc::clone(&codes)).await?,
             ),
             None => None,
         };
@@ -122,7 +136,7 @@ impl Switch {
         let payments = Payments::new(Setup {
             store,
             networks,
-            clock,
+            clock: Arc::clone(&clock),
             merchants,
             limits: config.limits,
             compliance,
@@ -148,12 +162,20 @@ impl Switch {
             tls,
             request_bytes_max: config.limits.request_bytes_max,
             audit,
+            gateway,
+            clock,
+            codes,
         })
     }
 
     /// The auditor listener's address, when `[audit] listen` is set.
     pub fn auditor_addr(&self) -> Option<SocketAddr> {
         self.audit.as_ref().and_then(|a| a.local_addr())
+    }
+
+    /// The partner gateway's address, when `[partner_gateway]` is set.
+    pub fn partner_gateway_addr(&self) -> Option<SocketAddr> {
+        self.gateway.as_ref().map(|g| g.local_addr())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -183,8 +205,9 @@ impl Switch {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()
             .map_err(|e| StartError::Serve(e.to_string()))?;
-        let acceptance = AcceptanceServiceServer::new(AcceptanceApi::new(self.payments.clone()))
-            .max_decoding_message_size(self.request_bytes_max);
+        let api = AcceptanceApi::new(self.payments.clone()).with_codes(Arc::clone(&self.codes));
+        let acceptance =
+            AcceptanceServiceServer::new(api).max_decoding_message_size(self.request_bytes_max);
         let acceptance = AcceptanceEdge::new(acceptance, self.auth.clone());
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -193,6 +216,13 @@ impl Switch {
             let stop_rx = stop_rx.clone();
             tokio::spawn(async move { payments.run_recovery(stop_rx).await })
         };
+        let gateway = self.gateway.map(|gateway| {
+            tokio::spawn(gateway.run(
+                self.payments.clone(),
+                Arc::clone(&self.clock),
+                stop_rx.clone(),
+            ))
+        });
         let audit = self.audit.map(|audit| tokio::spawn(audit.run(stop_rx)));
         let mut builder = Server::builder()
             .timeout(RPC_TIMEOUT)
@@ -217,6 +247,11 @@ impl Switch {
             && let Ok(Err(e)) = audit.await
         {
             tracing::error!(error = %e, "Auditor listener failed");
+        }
+        if let Some(gateway) = gateway
+            && let Ok(Err(e)) = gateway.await
+        {
+            tracing::error!(error = %e, "Partner gateway failed");
         }
         result
     }

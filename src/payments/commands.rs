@@ -25,6 +25,8 @@ pub struct MerchantQrCommand {
     pub amount: Money,
     pub network: String,
     pub description: String,
+    /// The switch issues its own EMVCo dynamic code (see `partner.rs`).
+    pub switch_code: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -73,13 +75,19 @@ impl PayCommand {
 
 impl MerchantQrCommand {
     pub fn content_hash(&self) -> String {
-        content_hash(&[
+        let mut parts = vec![
             "mpm",
-            &self.amount.value_string(),
             self.amount.currency_code(),
             &self.network,
             &self.description,
-        ])
+        ];
+        let value = self.amount.value_string();
+        parts.insert(1, &value);
+        // Only when set, so the hashes of requests stored before the field existed hold.
+        if self.switch_code {
+            parts.push("switch-code");
+        }
+        content_hash(&parts)
     }
 }
 

@@ -12,6 +12,7 @@ mod commands;
 mod driver;
 mod error;
 mod lease;
+mod partner;
 mod pay;
 mod recovery;
 mod refund;
@@ -34,8 +35,13 @@ use crate::domain::{PaymentRecord, Transition};
 use crate::networks::Networks;
 use crate::store::{Effects, LeaseOwner, Store, StoreError};
 
+pub use commands::content_hash;
 pub use commands::{Caller, CancelCommand, MerchantQrCommand, PayCommand, RefundCommand};
 pub use error::{PayError, Unsupported};
+pub use partner::{
+    CodeIssuer, Notification, NotifiedOutcome, NotifyAnswer, NotifyError, PartnerCharge,
+    SwitchCodeError, code_reference, merchant_code_terminal, partner_order_id,
+};
 pub use refund::SWITCH_REFUND_PREFIX;
 pub use view::PaymentView;
 
@@ -94,6 +100,8 @@ struct Inner {
     in_flight: Arc<Semaphore>,
     watch_slots: Arc<Semaphore>,
     alarms: alarms::Alarms,
+    /// Partner payments on static codes, for tills watching their code (`partner.rs`).
+    arrivals: tokio::sync::broadcast::Sender<partner::StaticArrival>,
 }
 
 impl std::fmt::Debug for Payments {
@@ -134,6 +142,7 @@ impl Payments {
             in_flight: Arc::new(Semaphore::new(limits.payments_in_flight_max)),
             watch_slots: Arc::new(Semaphore::new(limits.watchers_max)),
             alarms: alarms::Alarms::new(),
+            arrivals: tokio::sync::broadcast::channel(partner::ARRIVALS_BUFFERED).0,
             limits,
         };
         Self {

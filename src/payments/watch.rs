@@ -170,43 +170,51 @@ impl Payments {
             .map_err(|_| PayError::Busy)?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let this = self.clone();
+        let deadline = tokio::time::Instant::now() + watch_max;
         tokio::spawn(async move {
-            let _permit = permit;
-            let deadline = tokio::time::Instant::now() + watch_max;
-            let mut last_version = -1;
-            loop {
-                let receiver = this
-                    .inner
-                    .watchers
-                    .get(&payment.payment_id)
-                    .map(|s| s.subscribe());
-                let view = match this.reload(&payment.payment_id).await {
-                    Ok(p) => match this.view(&p).await {
-                        Ok(v) => v,
-                        Err(_) => break,
-                    },
+            this.stream_views(&payment.payment_id, deadline, tx, permit)
+                .await;
+        });
+        Ok(rx)
+    }
+
+    /// Sends the payment's current view, then each change, until it is settled for the
+    /// terminal, the receiver goes away or `deadline` passes; holds a watch slot throughout.
+    pub(super) async fn stream_views(
+        &self,
+        payment_id: &str,
+        deadline: tokio::time::Instant,
+        tx: tokio::sync::mpsc::Sender<PaymentView>,
+        _permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
+        let mut last_version = -1;
+        loop {
+            let receiver = self.inner.watchers.get(payment_id).map(|s| s.subscribe());
+            let view = match self.reload(payment_id).await {
+                Ok(p) => match self.view(&p).await {
+                    Ok(v) => v,
                     Err(_) => break,
-                };
-                if view.payment.version != last_version {
-                    last_version = view.payment.version;
-                    let settled = view.payment.state.is_settled_for_terminal();
-                    if tx.send(view).await.is_err() || settled {
-                        break;
-                    }
-                }
-                let wake = async {
-                    match receiver {
-                        Some(mut r) => {
-                            let _ = r.changed().await;
-                        }
-                        None => tokio::time::sleep(STORE_POLL_INTERVAL).await,
-                    }
-                };
-                if tokio::time::timeout_at(deadline, wake).await.is_err() {
+                },
+                Err(_) => break,
+            };
+            if view.payment.version != last_version {
+                last_version = view.payment.version;
+                let settled = view.payment.state.is_settled_for_terminal();
+                if tx.send(view).await.is_err() || settled {
                     break;
                 }
             }
-        });
-        Ok(rx)
+            let wake = async {
+                match receiver {
+                    Some(mut r) => {
+                        let _ = r.changed().await;
+                    }
+                    None => tokio::time::sleep(STORE_POLL_INTERVAL).await,
+                }
+            };
+            if tokio::time::timeout_at(deadline, wake).await.is_err() {
+                break;
+            }
+        }
     }
 }

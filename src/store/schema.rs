@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_audit.sql")),
     (4, include_str!("migrations/0004_rules.sql")),
     (5, include_str!("migrations/0005_money.sql")),
+    (6, include_str!("migrations/0006_partner_gateway.sql")),
 ];
 
 pub async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
