@@ -66,6 +66,13 @@ pub struct Config {
     /// or served to auditors.
     #[serde(default)]
     pub audit: Option<crate::audit::AuditConfig>,
+    /// The partner gateway listener (mutual TLS only, src/gateway/config.rs); without it
+    /// partners cannot call the switch.
+    #[serde(default)]
+    pub partner_gateway: Option<crate::gateway::PartnerGatewayConfig>,
+    /// Partner client certificates, each bound to exactly one network.
+    #[serde(default)]
+    pub partners: BTreeMap<String, crate::gateway::PartnerConfig>,
 }
 
 /// Server TLS (rustls). Without it the switch serves plaintext gRPC, for loopback only.
@@ -334,6 +341,12 @@ impl Config {
             return invalid("too many merchants or terminals".into());
         }
         self.qr.validate().map_err(ConfigError::Invalid)?;
+        crate::gateway::config::validate(
+            self.partner_gateway.as_ref(),
+            &self.partners,
+            &self.networks,
+        )
+        .map_err(ConfigError::Invalid)?;
         self.fx
             .policy()
             .map_err(|e| ConfigError::Invalid(format!("fx: {e}")))?;

@@ -14,6 +14,7 @@ pub mod demo;
 
 pub mod domain;
 pub mod fx;
+pub mod gateway;
 pub mod loadgen;
 pub mod networks;
 pub mod payments;

@@ -39,6 +39,8 @@ pub enum StartError {
     Serve(String),
     #[error(transparent)]
     Audit(#[from] crate::audit::server::AuditServeError),
+    #[error(transparent)]
+    Gateway(#[from] crate::gateway::GatewayServeError),
 }
 
 pub struct Switch {
@@ -52,6 +54,11 @@ pub struct Switch {
     audit: Option<crate::audit::server::AuditServer>,
     /// `SettlementService`, for operator keys only.
     settlement: crate::api::settlement::SettlementServer,
+    /// The partner gateway listener, when `[partner_gateway]` is configured.
+    gateway: Option<crate::gateway::GatewayServer>,
+    clock: Arc<dyn Clock>,
+    /// Our merchants' codes, for switch-issued dynamic codes (CreateMerchantQr `switch_code`).
+    codes: Arc<crate::gateway::codes::MerchantCodes>,
 }
 
 // === impl Switch ===
@@ -83,6 +90,13 @@ impl Switch {
         let settlement =
             crate::api::settlement::from_config(&config, sql.pool().clone(), clock.clone())
                 .map_err(|e| StartError::Config(crate::config::ConfigError::Invalid(e)))?;
+        let codes = Arc::new(crate::gateway::codes::MerchantCodes::from_config(&config));
+        let gateway = match &config.partner_gateway {
+            Some(gateway) => Some(
+                crate::gateway::GatewayServer::bind(gateway, &config, Arc::clone(&codes)).await?,
+            ),
+            None => None,
+        };
         let store: Arc<dyn Store> = Arc::new(sql);
         store
             .sync_merchants(&merchant_rows(&config), &terminal_rows(&config))
@@ -127,7 +141,7 @@ impl Switch {
         let payments = Payments::new(Setup {
             store,
             networks,
-            clock,
+            clock: Arc::clone(&clock),
             merchants,
             limits: config.limits,
             compliance,
@@ -157,12 +171,20 @@ impl Switch {
             request_bytes_max: config.limits.request_bytes_max,
             audit,
             settlement,
+            gateway,
+            clock,
+            codes,
         })
     }
 
     /// The auditor listener's address, when `[audit] listen` is set.
     pub fn auditor_addr(&self) -> Option<SocketAddr> {
         self.audit.as_ref().and_then(|a| a.local_addr())
+    }
+
+    /// The partner gateway's address, when `[partner_gateway]` is set.
+    pub fn partner_gateway_addr(&self) -> Option<SocketAddr> {
+        self.gateway.as_ref().map(|g| g.local_addr())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -192,8 +214,9 @@ impl Switch {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()
             .map_err(|e| StartError::Serve(e.to_string()))?;
-        let acceptance = AcceptanceServiceServer::new(AcceptanceApi::new(self.payments.clone()))
-            .max_decoding_message_size(self.request_bytes_max);
+        let api = AcceptanceApi::new(self.payments.clone()).with_codes(Arc::clone(&self.codes));
+        let acceptance =
+            AcceptanceServiceServer::new(api).max_decoding_message_size(self.request_bytes_max);
         let acceptance = AcceptanceEdge::new(acceptance, self.auth.clone());
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -202,6 +225,13 @@ impl Switch {
             let stop_rx = stop_rx.clone();
             tokio::spawn(async move { payments.run_recovery(stop_rx).await })
         };
+        let gateway = self.gateway.map(|gateway| {
+            tokio::spawn(gateway.run(
+                self.payments.clone(),
+                Arc::clone(&self.clock),
+                stop_rx.clone(),
+            ))
+        });
         let audit = self.audit.map(|audit| tokio::spawn(audit.run(stop_rx)));
         let mut builder = Server::builder()
             .timeout(RPC_TIMEOUT)
@@ -227,6 +257,11 @@ impl Switch {
             && let Ok(Err(e)) = audit.await
         {
             tracing::error!(error = %e, "Auditor listener failed");
+        }
+        if let Some(gateway) = gateway
+            && let Ok(Err(e)) = gateway.await
+        {
+            tracing::error!(error = %e, "Partner gateway failed");
         }
         result
     }

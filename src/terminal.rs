@@ -173,6 +173,33 @@ impl Terminal {
             network: network.to_owned(),
             description: description.to_owned(),
             quote_id: String::new(),
+            switch_code: false,
+        });
+        let reply = self.client.create_merchant_qr(request).await?.into_inner();
+        reply
+            .payment
+            .ok_or_else(|| tonic::Status::internal("reply without payment"))
+    }
+
+    /// A dynamic EMVCo code the switch issues itself, for `network`'s partner to pay through
+    /// the partner gateway (`switch_code`).
+    pub async fn create_switch_code(
+        &mut self,
+        order_id: &str,
+        value: &str,
+        currency: &str,
+        network: &str,
+    ) -> Result<pb::Payment, tonic::Status> {
+        let request = self.request(pb::CreateMerchantQrRequest {
+            merchant_order_id: order_id.to_owned(),
+            amount: Some(pb::Money {
+                value: value.to_owned(),
+                currency: currency.to_owned(),
+            }),
+            network: network.to_owned(),
+            description: String::new(),
+            switch_code: true,
+            quote_id: String::new(),
         });
         let reply = self.client.create_merchant_qr(request).await?.into_inner();
         reply
@@ -246,9 +273,38 @@ impl Terminal {
         order_id: &str,
         mut on_state: impl FnMut(&pb::Payment),
     ) -> Result<Option<pb::Payment>, tonic::Status> {
-        let request = self.request(pb::WatchPaymentRequest {
-            merchant_order_id: order_id.to_owned(),
-        });
+        self.watch_request(
+            pb::WatchPaymentRequest {
+                merchant_order_id: order_id.to_owned(),
+                next_on_static_code: false,
+            },
+            &mut on_state,
+        )
+        .await
+    }
+
+    /// Waits for the next partner payment on this till's static code and streams it until
+    /// it settles, calling `on_state` for each state.
+    pub async fn watch_static_code(
+        &mut self,
+        mut on_state: impl FnMut(&pb::Payment),
+    ) -> Result<Option<pb::Payment>, tonic::Status> {
+        self.watch_request(
+            pb::WatchPaymentRequest {
+                merchant_order_id: String::new(),
+                next_on_static_code: true,
+            },
+            &mut on_state,
+        )
+        .await
+    }
+
+    async fn watch_request(
+        &mut self,
+        message: pb::WatchPaymentRequest,
+        on_state: &mut impl FnMut(&pb::Payment),
+    ) -> Result<Option<pb::Payment>, tonic::Status> {
+        let request = self.request(message);
         let mut stream = self.client.watch_payment(request).await?.into_inner();
         let mut last = None;
         while let Some(message) = stream.message().await? {

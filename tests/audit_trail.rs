@@ -18,7 +18,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use support::linepay::{code, control, wallet};
-use support::switch::{OTHER_TILL_KEY, Options, TILL_KEY, TestSwitch, spawn_with};
+use support::switch::{MERCHANT, OTHER_TILL_KEY, Options, TILL_KEY, TestSwitch, spawn_with};
 
 /// Three more shops and tills beside the test switch's two, and a rule set with every
 /// kind of rule on LINE Pay.
@@ -409,8 +409,23 @@ async fn storm_then_crosscheck(store_url: Option<String>) {
                 }
             }));
         }
-        // Crash while some of those are in the middle of their calls and writes.
-        tokio::time::sleep(Duration::from_millis(100 + next(600))).await;
+        // Crash while those are in the middle of their calls and writes: once half of the
+        // round is admitted (however slow the machine), at a random moment after.
+        let store = switch.store().await;
+        let round_orders: Vec<String> = (order - 7..=order).map(|n| format!("storm-{n}")).collect();
+        for _ in 0..200 {
+            let mut admitted = 0;
+            for o in &round_orders {
+                if store.payment_by_order(MERCHANT, o).await.unwrap().is_some() {
+                    admitted += 1;
+                }
+            }
+            if admitted >= 4 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(next(400))).await;
         switch.crash().await;
         for task in tasks {
             let _ = task.await;
@@ -435,7 +450,7 @@ async fn storm_then_crosscheck(store_url: Option<String>) {
     }
     let stored = store.payments_page("", 1_000).await.unwrap();
     assert!(
-        stored.len() >= 10,
+        stored.len() >= 24,
         "the storm stored {} payments",
         stored.len()
     );

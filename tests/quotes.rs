@@ -317,6 +317,7 @@ async fn a_merchant_presented_qr_keeps_its_quote_and_refuses_another_networks() 
         network: "paypay".into(),
         description: String::new(),
         quote_id: quote_id.into(),
+        switch_code: false,
     };
     // No markup is configured for PayPay: the market rate, 1500 × 0.0465 = 69.75.
     let quote = till.quote("1500", "JPY", "paypay", "CNY").await.unwrap();

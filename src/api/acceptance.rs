@@ -15,7 +15,9 @@ use super::auth::TerminalIdentity;
 use super::convert::{order_id, pb_payment, pb_quote, pb_refund};
 use super::reason::Reason;
 use super::status::Refusal;
+use crate::gateway::codes::MerchantCodes;
 use crate::payments::{Caller, Payments};
+use std::sync::Arc;
 
 /// Longest a WatchPayment stream stays open.
 const WATCH_DURATION_MAX: Duration = Duration::from_secs(15 * 60);
@@ -23,11 +25,58 @@ const WATCH_DURATION_MAX: Duration = Duration::from_secs(15 * 60);
 #[derive(Debug, Clone)]
 pub struct AcceptanceApi {
     payments: Payments,
+    /// Our merchants' codes, for CreateMerchantQr `switch_code`; without them it is refused.
+    codes: Option<Arc<MerchantCodes>>,
 }
 
 impl AcceptanceApi {
     pub fn new(payments: Payments) -> Self {
-        Self { payments }
+        Self {
+            payments,
+            codes: None,
+        }
+    }
+
+    pub fn with_codes(mut self, codes: Arc<MerchantCodes>) -> Self {
+        self.codes = Some(codes);
+        self
+    }
+
+    /// CreateMerchantQr with `switch_code`: only for a network a partner of the gateway
+    /// speaks for, and a merchant with `qr` settings.
+    async fn create_switch_code(
+        &self,
+        caller: &Caller,
+        command: crate::payments::MerchantQrCommand,
+    ) -> Result<crate::payments::PaymentView, Status> {
+        let codes = self
+            .codes
+            .as_ref()
+            .filter(|c| c.has_partner(&command.network))
+            .ok_or_else(|| {
+                super::status::Violation::new(
+                    "network",
+                    Reason::NetworkUnknown,
+                    "no partner of the partner gateway speaks for this network",
+                )
+                .into_status()
+            })?;
+        if !codes.merchant_has_codes(&caller.merchant_id) {
+            let message = "the merchant has no `qr` settings, so the switch issues it no codes";
+            return Err(Refusal::new(Reason::OperationNotSupported, message)
+                .precondition("merchant", message)
+                .into_status());
+        }
+        let issue = |merchant: &str,
+                     terminal: &str,
+                     amount: &kakehashi_adapter_core::Money,
+                     reference: &str| {
+            codes.issue_dynamic(merchant, terminal, amount, reference)
+        };
+        Ok(self
+            .payments
+            .create_switch_code(caller, command, &issue)
+            .await?)
     }
 }
 
@@ -68,8 +117,12 @@ impl AcceptanceService for AcceptanceApi {
         request: Request<pb::CreateMerchantQrRequest>,
     ) -> Result<Response<pb::CreateMerchantQrResponse>, Status> {
         let caller = caller(&request)?;
-        let command = request.into_inner().try_into()?;
-        let view = self.payments.create_merchant_qr(&caller, command).await?;
+        let command: crate::payments::MerchantQrCommand = request.into_inner().try_into()?;
+        let view = if command.switch_code {
+            self.create_switch_code(&caller, command).await?
+        } else {
+            self.payments.create_merchant_qr(&caller, command).await?
+        };
         Ok(Response::new(pb::CreateMerchantQrResponse {
             payment: Some(pb_payment(&view)),
         }))
@@ -94,11 +147,24 @@ impl AcceptanceService for AcceptanceApi {
         request: Request<pb::WatchPaymentRequest>,
     ) -> Result<Response<Self::WatchPaymentStream>, Status> {
         let caller = caller(&request)?;
-        let id = order_id(&request.get_ref().merchant_order_id)?;
-        let receiver = self
-            .payments
-            .watch(&caller, id.as_str(), WATCH_DURATION_MAX)
-            .await?;
+        let receiver = if request.get_ref().next_on_static_code {
+            if !request.get_ref().merchant_order_id.is_empty() {
+                return Err(super::status::Violation::new(
+                    "merchant_order_id",
+                    Reason::OrderIdFormat,
+                    "must be empty with next_on_static_code",
+                )
+                .into_status());
+            }
+            self.payments
+                .watch_next_on_code(&caller, WATCH_DURATION_MAX)
+                .await?
+        } else {
+            let id = order_id(&request.get_ref().merchant_order_id)?;
+            self.payments
+                .watch(&caller, id.as_str(), WATCH_DURATION_MAX)
+                .await?
+        };
         let stream = ReceiverStream::new(receiver).map(|view| {
             Ok(pb::WatchPaymentResponse {
                 payment: Some(pb_payment(&view)),

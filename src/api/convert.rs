@@ -47,7 +47,11 @@ fn code(raw: &str) -> Result<PaymentCode, Violation> {
 
 /// Records a violation for `amount.currency` and, independently, for `amount.value`, so a
 /// request with both wrong hears of both.
-fn money(violations: &mut Violations, field: &str, m: Option<&pb::Money>) -> Option<Money> {
+pub(crate) fn money(
+    violations: &mut Violations,
+    field: &str,
+    m: Option<&pb::Money>,
+) -> Option<Money> {
     let Some(m) = m else {
         violations.push(Violation::new(field, Reason::AmountRequired, "is required"));
         return None;
@@ -209,6 +213,7 @@ impl TryFrom<pb::CreateMerchantQrRequest> for MerchantQrCommand {
             amount,
             network,
             description,
+            switch_code: r.switch_code,
             quote_id,
         })
     }

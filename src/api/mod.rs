@@ -2,12 +2,12 @@
 //! errors to statuses with their details. No business logic lives here.
 pub mod acceptance;
 pub mod auth;
-mod convert;
+pub(crate) mod convert;
 pub mod edge;
 pub mod reason;
 pub mod settlement;
 mod settlement_pb;
-mod status;
+pub(crate) mod status;
 
 pub use acceptance::AcceptanceApi;
 pub use auth::{Authenticator, TerminalIdentity};

@@ -113,6 +113,11 @@ impl Violations {
         result.map_err(|violation| self.push(violation)).ok()
     }
 
+    /// The violations recorded, in order (for another API's own status builder).
+    pub fn into_vec(self) -> Vec<Violation> {
+        self.0
+    }
+
     /// INVALID_ARGUMENT naming every field; ErrorInfo carries the first field's reason.
     pub fn into_status(self) -> Status {
         let Some(first) = self.0.first() else {

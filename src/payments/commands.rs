@@ -35,6 +35,8 @@ pub struct MerchantQrCommand {
     pub amount: Money,
     pub network: String,
     pub description: String,
+    /// The switch issues its own EMVCo dynamic code (see `partner.rs`).
+    pub switch_code: bool,
     /// As [`PayCommand::quote_id`].
     pub quote_id: Option<String>,
 }
@@ -93,14 +95,18 @@ impl PayCommand {
 
 impl MerchantQrCommand {
     pub fn content_hash(&self) -> String {
-        let amount = self.amount.value_string();
+        let value = self.amount.value_string();
         let mut parts = vec![
             "mpm",
-            amount.as_str(),
+            value.as_str(),
             self.amount.currency_code(),
             self.network.as_str(),
             self.description.as_str(),
         ];
+        // Only when set, so the hashes of requests stored before the fields existed hold.
+        if self.switch_code {
+            parts.push("switch-code");
+        }
         if let Some(quote_id) = &self.quote_id {
             parts.extend(["quote", quote_id.as_str()]);
         }

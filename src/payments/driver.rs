@@ -120,7 +120,9 @@ impl Payments {
                     ),
                 });
             tracing::info!(payment_id = %payment_id, network = %payment.network, latency_ms = started.elapsed().as_millis() as u64, outcome = outcome_name(&outcome), "Network pay answered");
-            let result = self.apply_with_retry(&payment_id, &network, &outcome).await;
+            let result = self
+                .apply_with_retry(&payment_id, &network, &outcome, Some(payment))
+                .await;
             (result, Doubt::after_pay(&outcome))
         } else {
             (Ok(()), Doubt::default())
@@ -316,7 +318,7 @@ impl Payments {
                 "Network query answered"
             );
             doubt.note_query(&outcome);
-            self.apply_with_retry(payment_id, &network, &outcome)
+            self.apply_with_retry(payment_id, &network, &outcome, None)
                 .await?;
             payment = self.reload(payment_id).await?;
         }
@@ -369,15 +371,21 @@ impl Payments {
         Duration::from_millis(u64::try_from(left).unwrap_or(0))
     }
 
-    /// Applies a network outcome, reloading on a concurrent change.
+    /// Applies a network outcome, reloading on a concurrent change. `known`: the record as
+    /// this driver last stored it, tried first (its version guards the write), so the
+    /// common case reads nothing.
     pub(super) async fn apply_with_retry(
         &self,
         payment_id: &str,
         network: &Network,
         outcome: &PayOutcome,
+        mut known: Option<PaymentRecord>,
     ) -> Result<(), PayError> {
         for _ in 0..CONFLICT_RETRIES_MAX {
-            let mut payment = self.reload(payment_id).await?;
+            let mut payment = match known.take() {
+                Some(payment) => payment,
+                None => self.reload(payment_id).await?,
+            };
             match self.apply_outcome(&mut payment, network, outcome).await {
                 Err(PayError::Conflict) => continue,
                 other => return other,

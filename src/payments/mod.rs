@@ -12,6 +12,7 @@ mod commands;
 mod driver;
 mod error;
 mod lease;
+mod partner;
 mod pay;
 mod quote;
 mod recovery;
@@ -35,10 +36,15 @@ use crate::domain::{PaymentRecord, Transition};
 use crate::networks::Networks;
 use crate::store::{Effects, LeaseOwner, Store, StoreError};
 
+pub use commands::content_hash;
 pub use commands::{
     Caller, CancelCommand, MerchantQrCommand, PayCommand, QuoteCommand, RefundCommand,
 };
 pub use error::{PayError, Unsupported};
+pub use partner::{
+    CodeIssuer, Notification, NotifiedOutcome, NotifyAnswer, NotifyError, PartnerCharge,
+    SwitchCodeError, code_reference, merchant_code_terminal, partner_order_id,
+};
 pub use quote::{FxView, QuoteRefusal};
 pub use refund::SWITCH_REFUND_PREFIX;
 pub use view::PaymentView;
@@ -102,6 +108,8 @@ struct Inner {
     in_flight: Arc<Semaphore>,
     watch_slots: Arc<Semaphore>,
     alarms: alarms::Alarms,
+    /// Partner payments on static codes, for tills watching their code (`partner.rs`).
+    arrivals: tokio::sync::broadcast::Sender<partner::StaticArrival>,
 }
 
 impl std::fmt::Debug for Payments {
@@ -144,6 +152,7 @@ impl Payments {
             in_flight: Arc::new(Semaphore::new(limits.payments_in_flight_max)),
             watch_slots: Arc::new(Semaphore::new(limits.watchers_max)),
             alarms: alarms::Alarms::new(),
+            arrivals: tokio::sync::broadcast::channel(partner::ARRIVALS_BUFFERED).0,
             limits,
         };
         Self {
@@ -202,12 +211,14 @@ impl Payments {
         detail: String,
         mutate: impl FnOnce(&mut PaymentRecord),
     ) -> Result<(), PayError> {
-        let (next, record, effects) = self.next_state(payment, event, detail, mutate).await?;
+        let (next, record, effects, history) =
+            self.next_state(payment, event, detail, mutate).await?;
         self.inner
             .store
             .update_payment(&next, Some(&record), &effects)
             .await?;
-        self.commit_transition(payment, next, &record).await;
+        self.commit_transition(payment, next, &record, history)
+            .await;
         Ok(())
     }
 
@@ -221,7 +232,7 @@ impl Payments {
         paid: &kakehashi_adapter_core::Paid,
         (refund, lease_until): (&crate::domain::RefundRecord, i64),
     ) -> Result<(), PayError> {
-        let (next, record, effects) = self
+        let (next, record, effects, history) = self
             .next_state(payment, event, detail, |p| {
                 p.record_paid(paid);
                 p.refund_reserved_minor += refund.amount.minor();
@@ -232,19 +243,20 @@ impl Payments {
             .store
             .update_payment_with_refund(&next, &record, refund, lease, &effects)
             .await?;
-        self.commit_transition(payment, next, &record).await;
+        self.commit_transition(payment, next, &record, history)
+            .await;
         Ok(())
     }
 
-    /// The record after `event` (version and time bumped), its transition row, and the
-    /// money it books.
+    /// The record after `event` (version and time bumped), its transition row, the money
+    /// it books, and the history it follows.
     async fn next_state(
         &self,
         payment: &PaymentRecord,
         event: crate::domain::Event,
         detail: String,
         mutate: impl FnOnce(&mut PaymentRecord),
-    ) -> Result<(PaymentRecord, Transition, Effects), PayError> {
+    ) -> Result<(PaymentRecord, Transition, Effects, Vec<Transition>), PayError> {
         let from = payment.state;
         let to = from
             .apply(event)
@@ -270,19 +282,23 @@ impl Payments {
         {
             effects.quote_comparison = self.capture_comparison(&next).await?;
         }
-        Ok((next, record, effects))
+        Ok((next, record, effects, history))
     }
 
     /// After the store committed: the caller's copy becomes the new record; watchers hear.
+    /// `history`: the stored transitions before `record`, so watchers' view is built
+    /// without reading them again.
     async fn commit_transition(
         &self,
         payment: &mut PaymentRecord,
         next: PaymentRecord,
         record: &Transition,
+        mut history: Vec<Transition>,
     ) {
         *payment = next;
         tracing::info!(payment_id = %payment.payment_id, network = %payment.network, from = record.from.map_or("", |s| s.as_str()), to = %record.to, "Payment transition");
-        self.publish(payment).await;
+        history.push(record.clone());
+        self.publish_with(payment, Some(history)).await;
     }
 
     /// Stores field changes that do not change the state.

@@ -15,22 +15,25 @@ use crate::networks::Network;
 use crate::routing::rules::CodeRoute;
 
 /// What is needed to store a new payment, before it has an id.
-struct NewPayment<'a> {
-    caller: &'a Caller,
-    order_id: &'a ClientKey,
-    request_hash: String,
-    kind: PaymentKind,
-    amount: Money,
-    description: &'a str,
-    code_masked: String,
-    network: &'a Network,
+pub(super) struct NewPayment<'a> {
+    pub(super) caller: &'a Caller,
+    pub(super) order_id: &'a ClientKey,
+    pub(super) request_hash: String,
+    pub(super) kind: PaymentKind,
+    pub(super) amount: Money,
+    pub(super) description: &'a str,
+    pub(super) code_masked: String,
+    pub(super) network: &'a Network,
     /// Wallet brand known from the code alone.
-    brand: Option<String>,
-    route_detail: String,
+    pub(super) brand: Option<String>,
+    pub(super) route_detail: String,
     /// The scanned code and how it was identified; `None` for a merchant-presented QR.
-    code: Option<(&'a PaymentCode, CodeRoute)>,
+    pub(super) code: Option<(&'a PaymentCode, CodeRoute)>,
+    /// The network's transaction id, when known before the record exists (a partner that
+    /// already charged the customer).
+    pub(super) network_txn_id: Option<String>,
     /// The checked quote the payment keeps.
-    quote: Option<crate::fx::Quote>,
+    pub(super) quote: Option<crate::fx::Quote>,
 }
 
 // === impl Payments ===
@@ -85,6 +88,7 @@ impl Payments {
             ),
             code: Some((&cmd.code, route.clone())),
             quote,
+            network_txn_id: None,
         };
         let Some((payment, permit, leased_until)) = self.insert_new(new).await? else {
             return self
@@ -150,6 +154,7 @@ impl Payments {
             route_detail: format!("merchant-presented QR on {}", network.profile.id),
             code: None,
             quote,
+            network_txn_id: None,
         };
         let Some((payment, permit, leased_until)) = self.insert_new(new).await? else {
             return self
@@ -173,7 +178,7 @@ impl Payments {
     }
 
     /// The stored answer for a repeated key, or a refusal if the content differs.
-    async fn replay(
+    pub(super) async fn replay(
         &self,
         caller: &Caller,
         order_id: &ClientKey,
@@ -205,7 +210,7 @@ impl Payments {
 
     /// Another request with the same key was stored first: the same content gets its
     /// answer, different content is refused, exactly as a later replay would be.
-    async fn replay_after_race(
+    pub(super) async fn replay_after_race(
         &self,
         caller: &Caller,
         order_id: &ClientKey,
@@ -241,9 +246,7 @@ impl Payments {
     /// AUTHORIZING (durably, with its RECEIVED and AUTHORIZING transitions, in one
     /// transaction with the decision) and opens its watch channel. `None` when another
     /// request with the same key won the race.
-    /// Stores a new payment, leased for its first call; returns it with its in-flight
-    /// permit and the lease's end, or `None` if the order id was stored first by another.
-    async fn insert_new(
+    pub(super) async fn insert_new(
         &self,
         new: NewPayment<'_>,
     ) -> Result<Option<(PaymentRecord, tokio::sync::OwnedSemaphorePermit, i64)>, PayError> {
@@ -273,7 +276,7 @@ impl Payments {
             wallet_brand: new.brand,
             decline_reason: None,
             network_code: None,
-            network_txn_id: None,
+            network_txn_id: new.network_txn_id,
             wallet_amount: None,
             settlement_quote: None,
             qr_payload: None,

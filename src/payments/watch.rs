@@ -16,12 +16,24 @@ const STORE_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 impl Payments {
     pub(super) async fn view(&self, payment: &PaymentRecord) -> Result<PaymentView, PayError> {
+        self.view_with(payment, None).await
+    }
+
+    /// [`Self::view`], with the payment's transitions when the caller has just read them.
+    async fn view_with(
+        &self,
+        payment: &PaymentRecord,
+        transitions: Option<Vec<crate::domain::Transition>>,
+    ) -> Result<PaymentView, PayError> {
         let refunds = self
             .inner
             .store
             .refunds_for_payment(&payment.payment_id)
             .await?;
-        let transitions = self.inner.store.transitions(&payment.payment_id).await?;
+        let transitions = match transitions {
+            Some(known) => known,
+            None => self.inner.store.transitions(&payment.payment_id).await?,
+        };
         Ok(PaymentView {
             payment: payment.clone(),
             refunds,
@@ -32,13 +44,22 @@ impl Payments {
 
     /// Sends the payment's new view to its watchers, if anyone drives or watches it here.
     pub(super) async fn publish(&self, payment: &PaymentRecord) {
+        self.publish_with(payment, None).await;
+    }
+
+    /// [`Self::publish`], with the payment's transitions when the caller knows them.
+    pub(super) async fn publish_with(
+        &self,
+        payment: &PaymentRecord,
+        transitions: Option<Vec<crate::domain::Transition>>,
+    ) {
         if let Some(sender) = self
             .inner
             .watchers
             .get(&payment.payment_id)
             .map(|s| s.clone())
         {
-            match self.view(payment).await {
+            match self.view_with(payment, transitions).await {
                 Ok(view) => {
                     sender.send_replace(view);
                 }
@@ -150,43 +171,51 @@ impl Payments {
             .map_err(|_| PayError::Busy)?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let this = self.clone();
+        let deadline = tokio::time::Instant::now() + watch_max;
         tokio::spawn(async move {
-            let _permit = permit;
-            let deadline = tokio::time::Instant::now() + watch_max;
-            let mut last_version = -1;
-            loop {
-                let receiver = this
-                    .inner
-                    .watchers
-                    .get(&payment.payment_id)
-                    .map(|s| s.subscribe());
-                let view = match this.reload(&payment.payment_id).await {
-                    Ok(p) => match this.view(&p).await {
-                        Ok(v) => v,
-                        Err(_) => break,
-                    },
+            this.stream_views(&payment.payment_id, deadline, tx, permit)
+                .await;
+        });
+        Ok(rx)
+    }
+
+    /// Sends the payment's current view, then each change, until it is settled for the
+    /// terminal, the receiver goes away or `deadline` passes; holds a watch slot throughout.
+    pub(super) async fn stream_views(
+        &self,
+        payment_id: &str,
+        deadline: tokio::time::Instant,
+        tx: tokio::sync::mpsc::Sender<PaymentView>,
+        _permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
+        let mut last_version = -1;
+        loop {
+            let receiver = self.inner.watchers.get(payment_id).map(|s| s.subscribe());
+            let view = match self.reload(payment_id).await {
+                Ok(p) => match self.view(&p).await {
+                    Ok(v) => v,
                     Err(_) => break,
-                };
-                if view.payment.version != last_version {
-                    last_version = view.payment.version;
-                    let settled = view.payment.state.is_settled_for_terminal();
-                    if tx.send(view).await.is_err() || settled {
-                        break;
-                    }
-                }
-                let wake = async {
-                    match receiver {
-                        Some(mut r) => {
-                            let _ = r.changed().await;
-                        }
-                        None => tokio::time::sleep(STORE_POLL_INTERVAL).await,
-                    }
-                };
-                if tokio::time::timeout_at(deadline, wake).await.is_err() {
+                },
+                Err(_) => break,
+            };
+            if view.payment.version != last_version {
+                last_version = view.payment.version;
+                let settled = view.payment.state.is_settled_for_terminal();
+                if tx.send(view).await.is_err() || settled {
                     break;
                 }
             }
-        });
-        Ok(rx)
+            let wake = async {
+                match receiver {
+                    Some(mut r) => {
+                        let _ = r.changed().await;
+                    }
+                    None => tokio::time::sleep(STORE_POLL_INTERVAL).await,
+                }
+            };
+            if tokio::time::timeout_at(deadline, wake).await.is_err() {
+                break;
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! read, and a concurrent change makes the write fail with [`StoreError::Conflict`].
 pub mod audit_sql;
 pub mod group;
+pub mod partner_sql;
 mod rows;
 mod rules_sql;
 mod schema;

@@ -12,7 +12,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_audit.sql")),
     (4, include_str!("migrations/0004_rules.sql")),
     (5, include_str!("migrations/0005_money.sql")),
-    // 6 is kept for the partner gateway's migration, landing from another branch.
+    (6, include_str!("migrations/0006_partner_gateway.sql")),
     (7, include_str!("migrations/0007_quotes.sql")),
 ];
 

@@ -87,11 +87,16 @@ pub enum TerminalAction {
         order_id: String,
     },
     /// Follow a payment, printing each state once, until it settles or --timeout passes.
+    /// With --static-code, wait for the next payment a partner wallet makes on this till's
+    /// static merchant code, then follow it.
     #[command(after_help = EXIT_STATUS_HELP)]
     Watch {
         /// The payment's idempotency key, as given to (or printed by) pay or qr.
-        #[arg(long)]
-        order_id: String,
+        #[arg(long, required_unless_present = "static_code")]
+        order_id: Option<String>,
+        /// Follow the next payment on this till's static code instead of a known payment.
+        #[arg(long, conflicts_with = "order_id")]
+        static_code: bool,
         /// Seconds to follow the payment before giving up.
         #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=FOLLOW_TIMEOUT_S_MAX))]
         timeout: u64,
@@ -217,7 +222,7 @@ pub async fn run(terminal: &mut Terminal, action: TerminalAction) -> Result<Outc
                 .await
                 .map_err(status)?;
             println!("{}", describe(&shown));
-            let followed = follow(terminal, &order_id, Some(shown.state), timeout).await?;
+            let followed = follow(terminal, Some(&order_id), Some(shown.state), timeout).await?;
             Ok(settle(followed, Some(shown), timeout))
         }
         TerminalAction::Get { order_id } => {
@@ -225,10 +230,20 @@ pub async fn run(terminal: &mut Terminal, action: TerminalAction) -> Result<Outc
             println!("{}", describe(&payment));
             Ok(Outcome::of_payment(&payment))
         }
-        TerminalAction::Watch { order_id, timeout } => {
-            let followed = follow(terminal, &order_id, None, timeout).await?;
+        TerminalAction::Watch {
+            order_id,
+            static_code,
+            timeout,
+        } => {
+            let target = if static_code {
+                None
+            } else {
+                order_id.as_deref()
+            };
+            let followed = follow(terminal, target, None, timeout).await?;
             if followed.last.is_none() && !followed.timed_out {
-                return Err(format!("the switch sent no state for {order_id}"));
+                let what = target.unwrap_or("the static code");
+                return Err(format!("the switch sent no state for {what}"));
             }
             Ok(settle(followed, None, timeout))
         }
@@ -276,24 +291,28 @@ pub async fn run(terminal: &mut Terminal, action: TerminalAction) -> Result<Outc
 
 /// Follows the payment's states for at most `timeout_s`, printing each state once:
 /// `printed` is the state already on screen.
+/// Follows `order_id`, or (with `None`) the next payment on the till's static code.
 async fn follow(
     terminal: &mut Terminal,
-    order_id: &str,
+    order_id: Option<&str>,
     mut printed: Option<i32>,
     timeout_s: u64,
 ) -> Result<Followed, String> {
     let mut last = None;
-    let watched = tokio::time::timeout(
-        Duration::from_secs(timeout_s),
-        terminal.watch(order_id, |p| {
-            if printed != Some(p.state) {
-                println!("{}", describe(p));
-                printed = Some(p.state);
-            }
-            last = Some(p.clone());
-        }),
-    )
-    .await;
+    let on_state = |p: &pb::Payment| {
+        if printed != Some(p.state) {
+            println!("{}", describe(p));
+            printed = Some(p.state);
+        }
+        last = Some(p.clone());
+    };
+    let watch = async {
+        match order_id {
+            Some(id) => terminal.watch(id, on_state).await,
+            None => terminal.watch_static_code(on_state).await,
+        }
+    };
+    let watched = tokio::time::timeout(Duration::from_secs(timeout_s), watch).await;
     match watched {
         Ok(Ok(_)) => Ok(Followed {
             last,

@@ -120,6 +120,15 @@ impl RuleSet {
         &self.version
     }
 
+    /// The largest single payment `network` may take in `currency`, if the rules set one
+    /// (what the partner gateway tells a wallet about a static code's limits).
+    pub fn single_payment_max(&self, network: &str, currency: &str) -> Option<Money> {
+        self.networks
+            .get(network)
+            .and_then(|rules| rules.single_payment_max.get(currency))
+            .copied()
+    }
+
     /// Whether any per-code velocity limit exists (then a velocity key is required).
     pub fn has_code_limits(&self) -> bool {
         !self.velocity_code.is_empty()
