@@ -12,9 +12,9 @@ pub mod audit;
 pub mod config;
 pub mod demo;
 
+pub mod bench;
 pub mod domain;
 pub mod fx;
-pub mod loadgen;
 pub mod networks;
 pub mod payments;
 pub mod qr;

@@ -71,6 +71,8 @@ impl Payments {
             let detail = detail.to_owned();
             audit_sql::append(&mut tx, &[logged]).await?;
             tx.commit().await.map_err(crate::store::StoreError::from)?;
+            crate::store::stats::committed();
+            crate::store::stats::committed();
             tracing::info!(merchant_id = %p.merchant_id, terminal_id = %p.terminal_id, network = %p.network, rule = rule.as_str(), "Payment refused by a compliance rule");
             return Ok(Admitted::Refused { rule, detail });
         }
@@ -93,6 +95,7 @@ impl Payments {
         entries.extend(facts::payment_transitions(p, candidate.transitions));
         audit_sql::append(&mut tx, &entries).await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
+        crate::store::stats::committed();
         Ok(Admitted::Inserted)
     }
 }

@@ -10,6 +10,7 @@ use super::rows::{
     check_payment, payment_columns, payment_from_row, refund_columns, refund_from_row,
     transition_from_row,
 };
+use super::stats;
 use super::{
     Effects, InsertPayment, InsertRefund, LeaseOwner, MerchantRow, Store, StoreError, TerminalRow,
     audit_sql, schema,
@@ -48,6 +49,12 @@ impl SqlStore {
                 POSTGRES_CONNECTIONS_MAX
             })
             .acquire_timeout(Duration::from_secs(10))
+            .after_release(|_, _| {
+                Box::pin(async {
+                    super::stats::connection_released();
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if sqlite {
@@ -109,6 +116,7 @@ impl Store for SqlStore {
         terminals: &[TerminalRow],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        stats::transaction_begun();
         for m in merchants {
             sqlx::query(
                 "INSERT INTO merchants (merchant_id, name, category_code) VALUES ($1, $2, $3) \
@@ -132,6 +140,7 @@ impl Store for SqlStore {
             .await?;
         }
         tx.commit().await?;
+        stats::committed();
         Ok(())
     }
 
@@ -143,6 +152,7 @@ impl Store for SqlStore {
         lease_until_ms: i64,
     ) -> Result<InsertPayment, StoreError> {
         let mut tx = self.pool.begin().await?;
+        stats::transaction_begun();
         if !insert_payment_in(&mut tx, p, transitions, (lease_owner, lease_until_ms)).await? {
             tx.rollback().await?;
             let existing = self
@@ -153,11 +163,14 @@ impl Store for SqlStore {
         }
         audit_sql::append(&mut tx, &facts::payment_transitions(p, transitions)).await?;
         tx.commit().await?;
+        stats::committed();
         Ok(InsertPayment::Inserted)
     }
 
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        Ok(self.pool.begin().await?)
+        let tx = self.pool.begin().await?;
+        stats::transaction_begun();
+        Ok(tx)
     }
 
     async fn payment(&self, payment_id: &str) -> Result<Option<PaymentRecord>, StoreError> {
@@ -214,6 +227,7 @@ impl Store for SqlStore {
     ) -> Result<(), StoreError> {
         check_payment(p)?;
         let mut tx = self.pool.begin().await?;
+        stats::transaction_begun();
         write_payment(&mut tx, p).await?;
         let mut entries = Vec::new();
         if let Some(t) = transition {
@@ -223,6 +237,7 @@ impl Store for SqlStore {
         write_effects(&mut tx, effects).await?;
         audit_sql::append(&mut tx, &entries).await?;
         tx.commit().await?;
+        stats::committed();
         Ok(())
     }
 
@@ -287,6 +302,7 @@ impl Store for SqlStore {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        stats::autocommit_write();
         Ok(taken == 1)
     }
 
@@ -298,6 +314,7 @@ impl Store for SqlStore {
         .bind(owner.id())
         .execute(&self.pool)
         .await?;
+        stats::autocommit_write();
         Ok(())
     }
 
@@ -324,6 +341,7 @@ impl Store for SqlStore {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        stats::autocommit_write();
         Ok(taken == 1)
     }
 
@@ -339,6 +357,7 @@ impl Store for SqlStore {
         .bind(owner.id())
         .execute(&self.pool)
         .await?;
+        stats::autocommit_write();
         Ok(())
     }
 
@@ -364,6 +383,7 @@ impl Store for SqlStore {
         lease: (&LeaseOwner, i64),
     ) -> Result<InsertRefund, StoreError> {
         let mut tx = self.pool.begin().await?;
+        stats::transaction_begun();
         let reserved = sqlx::query(
             "UPDATE payments SET refund_reserved_minor = refund_reserved_minor + $1, \
              version = version + 1 WHERE payment_id = $2 AND currency = $3 \
@@ -397,6 +417,7 @@ impl Store for SqlStore {
         }
         audit_sql::append(&mut tx, &[facts::refund_transition(r, None)]).await?;
         tx.commit().await?;
+        stats::committed();
         Ok(InsertRefund::Inserted)
     }
 
@@ -464,6 +485,7 @@ impl Store for SqlStore {
     ) -> Result<(), StoreError> {
         check_payment(p)?;
         let mut tx = self.pool.begin().await?;
+        stats::transaction_begun();
         write_payment(&mut tx, p).await?;
         insert_transition(&mut *tx, &p.payment_id, transition).await?;
         if insert_refund_row(&mut tx, r, lease).await? == 0 {
@@ -477,6 +499,7 @@ impl Store for SqlStore {
         ];
         audit_sql::append(&mut tx, &entries).await?;
         tx.commit().await?;
+        stats::committed();
         Ok(())
     }
 
@@ -489,6 +512,7 @@ impl Store for SqlStore {
     ) -> Result<(), StoreError> {
         check_payment(p)?;
         let mut tx = self.pool.begin().await?;
+        stats::transaction_begun();
         let updated = sqlx::query(
             "UPDATE refunds SET state = $1, network_refund_id = $2, decline_reason = $3, \
              network_code = $4, updated_at_ms = $5 WHERE refund_id = $6 AND state = 'PENDING'",
@@ -516,6 +540,7 @@ impl Store for SqlStore {
         write_effects(&mut tx, effects).await?;
         audit_sql::append(&mut tx, &entries).await?;
         tx.commit().await?;
+        stats::committed();
         Ok(())
     }
 }
