@@ -290,6 +290,7 @@ async fn main() -> ExitCode {
                 processes,
                 postgres,
                 skip_sqlite,
+                executable: None,
             };
             kakehashi::bench::run(&options)
                 .await

@@ -64,6 +64,8 @@ pub struct Options {
     pub postgres: Option<String>,
     /// Skip SQLite (with `postgres`).
     pub skip_sqlite: bool,
+    /// The `kakehashi` executable for `processes` (default: this one; tests name theirs).
+    pub executable: Option<std::path::PathBuf>,
 }
 
 impl Options {
@@ -178,7 +180,13 @@ async fn run_switch(
         networks.push(ops::QR_NETWORK.to_owned());
     }
     let target = if options.processes {
-        target::processes(store_url, options.concurrency, &networks).await?
+        target::processes(
+            options.executable.as_deref(),
+            store_url,
+            options.concurrency,
+            &networks,
+        )
+        .await?
     } else {
         target::in_process(store_url, options.concurrency, &networks).await?
     };
@@ -348,6 +356,7 @@ mod tests {
             processes: false,
             postgres: None,
             skip_sqlite: false,
+            executable: None,
         };
         assert!(ok.check().is_ok());
         for bad in [

@@ -154,11 +154,15 @@ pub async fn in_process(
 /// Starts each simulator as `kakehashi sim <network> --port 0` and the switch as
 /// `kakehashi serve --config <temp>/kakehashi.toml`, children of this process.
 pub async fn processes(
+    executable: Option<&std::path::Path>,
     store_url: &str,
     tills: usize,
     networks: &[String],
 ) -> Result<Target, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find kakehashi: {e}"))?;
+    let exe = match executable {
+        Some(path) => path.to_owned(),
+        None => std::env::current_exe().map_err(|e| format!("cannot find kakehashi: {e}"))?,
+    };
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut children = Vec::new();
     let mut procs = Vec::new();
