@@ -12,10 +12,10 @@ pub mod audit;
 pub mod config;
 pub mod demo;
 
+pub mod bench;
 pub mod domain;
 pub mod fx;
 pub mod gateway;
-pub mod loadgen;
 pub mod networks;
 pub mod payments;
 pub mod qr;

@@ -69,16 +69,40 @@ enum Command {
         #[command(subcommand)]
         action: TerminalAction,
     },
-    /// Drive N payments through an in-process switch and LINE Pay simulator, on SQLite and
-    /// (when given) PostgreSQL, and print throughput and latency with the ratio between them.
-    Load {
-        #[arg(long, default_value_t = 2000)]
+    /// Benchmark the switch against two same-run baselines (a tonic echo, and a relay that
+    /// makes one HTTP call per request): tills drive payments with a mix of refunds,
+    /// cancels, replays and dynamic QRs; prints payments/s ÷ each baseline, latency
+    /// quantiles, errors by status, CPU and peak RSS per process, and store work per payment.
+    /// Every run uses a fresh database.
+    Bench {
+        /// Operations per target at most (each is one payment, or one call for a baseline).
+        #[arg(long, default_value_t = 5000)]
         payments: usize,
+        /// Seconds per target at most.
+        #[arg(long, default_value_t = 60)]
+        duration: u64,
+        /// Tills (and baseline clients), each with one call in flight.
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
-        /// A PostgreSQL database to compare with, e.g. postgres://postgres@127.0.0.1:5432/kakehashi_load
+        #[arg(long, default_value_t = 5)]
+        refund_pct: u8,
+        #[arg(long, default_value_t = 5)]
+        cancel_pct: u8,
+        #[arg(long, default_value_t = 5)]
+        replay_pct: u8,
+        /// Dynamic merchant QRs (CreateMerchantQr on PayPay, then cancelled).
+        #[arg(long, default_value_t = 5)]
+        qr_pct: u8,
+        /// Run the switch and the simulators as child processes (`serve`, `sim`).
+        #[arg(long)]
+        processes: bool,
+        /// A PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres: the switch
+        /// also runs on a fresh database created there (random name) and dropped after.
         #[arg(long)]
         postgres: Option<String>,
+        /// Only PostgreSQL (with --postgres).
+        #[arg(long)]
+        skip_sqlite: bool,
     },
     /// A seeded crash-and-fault soak: payments, replays, refunds and cancels against every
     /// customer-presented network's simulator with injected faults and switch restarts, then
@@ -262,11 +286,37 @@ async fn main() -> ExitCode {
                 }
             };
         }
-        Command::Load {
+        Command::Bench {
             payments,
+            duration,
             concurrency,
+            refund_pct,
+            cancel_pct,
+            replay_pct,
+            qr_pct,
+            processes,
             postgres,
-        } => load(payments, concurrency, postgres).await,
+            skip_sqlite,
+        } => {
+            let options = kakehashi::bench::Options {
+                payments,
+                duration: std::time::Duration::from_secs(duration),
+                concurrency,
+                mix: kakehashi::bench::Mix {
+                    refund_pct,
+                    cancel_pct,
+                    replay_pct,
+                    qr_pct,
+                },
+                processes,
+                postgres,
+                skip_sqlite,
+                executable: None,
+            };
+            kakehashi::bench::run(&options)
+                .await
+                .map(|report| print!("{}", report.render()))
+        }
         Command::Soak {
             seed,
             operations,
@@ -501,32 +551,4 @@ async fn terminal(
     };
     let mut t = Terminal::connect_with_ca(server, api_key, ca_pem.as_deref()).await?;
     kakehashi::terminal::cli::run(&mut t, action).await
-}
-
-async fn load(payments: usize, concurrency: usize, postgres: Option<String>) -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let sqlite = format!("sqlite://{}", dir.path().join("load.db").display());
-    let mut reports =
-        vec![kakehashi::loadgen::run("sqlite", &sqlite, payments, concurrency).await?];
-    if let Some(url) = postgres {
-        reports.push(kakehashi::loadgen::run("postgres", &url, payments, concurrency).await?);
-    }
-    let baseline = reports[0].per_second();
-    println!(
-        "{:<10} {:>9} {:>9} {:>12} {:>9} {:>9} {:>14}",
-        "store", "payments", "failures", "payments/s", "p50 ms", "p99 ms", "vs sqlite"
-    );
-    for r in &reports {
-        println!(
-            "{:<10} {:>9} {:>9} {:>12.1} {:>9.1} {:>9.1} {:>13.2}x",
-            r.store,
-            r.payments,
-            r.failures,
-            r.per_second(),
-            r.p50_ms,
-            r.p99_ms,
-            r.per_second() / baseline
-        );
-    }
-    Ok(())
 }

@@ -135,7 +135,10 @@ async fn writer(pool: AnyPool, mut jobs: mpsc::Receiver<Job>, stats: Arc<Stats>)
 async fn run_batch(pool: &AnyPool, batch: &mut Vec<Job>) -> bool {
     let mut delivers = Vec::with_capacity(batch.len());
     let mut tx = match pool.begin().await {
-        Ok(tx) => tx,
+        Ok(tx) => {
+            super::stats::transaction_begun();
+            tx
+        }
         Err(e) => {
             let why: Arc<str> = format!("begin: {e}").into();
             for job in batch.drain(..) {
@@ -205,6 +208,9 @@ async fn run_batch(pool: &AnyPool, batch: &mut Vec<Job>) -> bool {
             .map_err(|e| Arc::from(format!("commit: {e}"))),
     };
     let committed = committing && outcome.is_ok();
+    if committed {
+        super::stats::committed();
+    }
     for deliver in delivers {
         deliver(outcome.clone());
     }

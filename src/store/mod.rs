@@ -11,6 +11,7 @@ mod rows;
 mod rules_sql;
 mod schema;
 mod sql;
+pub mod stats;
 
 use async_trait::async_trait;
 

@@ -11,6 +11,7 @@ use super::rows::{
     check_payment, payment_columns, payment_from_row, refund_columns, refund_from_row,
     transition_from_row,
 };
+use super::stats;
 use super::{
     Effects, InsertPayment, InsertRefund, LeaseOwner, MerchantRow, Store, StoreError, TerminalRow,
     audit_sql, schema,
@@ -63,6 +64,12 @@ impl SqlStore {
             // caller handles like any store error; a ping per acquire was a round trip per
             // statement on PostgreSQL.
             .test_before_acquire(false)
+            .after_release(|_, _| {
+                Box::pin(async {
+                    super::stats::connection_released();
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if sqlite {
@@ -125,6 +132,7 @@ impl Store for SqlStore {
         terminals: &[TerminalRow],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        stats::transaction_begun();
         for m in merchants {
             sqlx::query(
                 "INSERT INTO merchants (merchant_id, name, category_code) VALUES ($1, $2, $3) \
@@ -148,6 +156,7 @@ impl Store for SqlStore {
             .await?;
         }
         tx.commit().await?;
+        stats::committed();
         Ok(())
     }
 
@@ -159,6 +168,7 @@ impl Store for SqlStore {
         lease_until_ms: i64,
     ) -> Result<InsertPayment, StoreError> {
         let mut tx = self.pool.begin().await?;
+        stats::transaction_begun();
         if !insert_payment_in(&mut tx, p, transitions, (lease_owner, lease_until_ms)).await? {
             tx.rollback().await?;
             let existing = self
@@ -169,11 +179,14 @@ impl Store for SqlStore {
         }
         audit_sql::append(&mut tx, &facts::payment_transitions(p, transitions)).await?;
         tx.commit().await?;
+        stats::committed();
         Ok(InsertPayment::Inserted)
     }
 
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        Ok(self.pool.begin().await?)
+        let tx = self.pool.begin().await?;
+        stats::transaction_begun();
+        Ok(tx)
     }
 
     fn group(&self) -> &GroupCommit {
@@ -312,6 +325,7 @@ impl Store for SqlStore {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        stats::autocommit_write();
         Ok(taken == 1)
     }
 
@@ -323,6 +337,7 @@ impl Store for SqlStore {
         .bind(owner.id())
         .execute(&self.pool)
         .await?;
+        stats::autocommit_write();
         Ok(())
     }
 
@@ -349,6 +364,7 @@ impl Store for SqlStore {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        stats::autocommit_write();
         Ok(taken == 1)
     }
 
@@ -364,6 +380,7 @@ impl Store for SqlStore {
         .bind(owner.id())
         .execute(&self.pool)
         .await?;
+        stats::autocommit_write();
         Ok(())
     }
 
@@ -389,6 +406,7 @@ impl Store for SqlStore {
         lease: (&LeaseOwner, i64),
     ) -> Result<InsertRefund, StoreError> {
         let mut tx = self.pool.begin().await?;
+        stats::transaction_begun();
         let reserved = sqlx::query(
             "UPDATE payments SET refund_reserved_minor = refund_reserved_minor + $1, \
              version = version + 1 WHERE payment_id = $2 AND currency = $3 \
@@ -422,6 +440,7 @@ impl Store for SqlStore {
         }
         audit_sql::append(&mut tx, &[facts::refund_transition(r, None)]).await?;
         tx.commit().await?;
+        stats::committed();
         Ok(InsertRefund::Inserted)
     }
 
@@ -489,6 +508,7 @@ impl Store for SqlStore {
     ) -> Result<(), StoreError> {
         check_payment(p)?;
         let mut tx = self.pool.begin().await?;
+        stats::transaction_begun();
         write_payment(&mut tx, p).await?;
         insert_transition(&mut *tx, &p.payment_id, transition).await?;
         if insert_refund_row(&mut tx, r, lease).await? == 0 {
@@ -502,6 +522,7 @@ impl Store for SqlStore {
         ];
         audit_sql::append(&mut tx, &entries).await?;
         tx.commit().await?;
+        stats::committed();
         Ok(())
     }
 
@@ -514,6 +535,7 @@ impl Store for SqlStore {
     ) -> Result<(), StoreError> {
         check_payment(p)?;
         let mut tx = self.pool.begin().await?;
+        stats::transaction_begun();
         let updated = sqlx::query(
             "UPDATE refunds SET state = $1, network_refund_id = $2, decline_reason = $3, \
              network_code = $4, updated_at_ms = $5 WHERE refund_id = $6 AND state = 'PENDING'",
@@ -541,6 +563,7 @@ impl Store for SqlStore {
         write_effects(&mut tx, effects).await?;
         audit_sql::append(&mut tx, &entries).await?;
         tx.commit().await?;
+        stats::committed();
         Ok(())
     }
 }
