@@ -210,6 +210,7 @@ async fn main() -> ExitCode {
             };
             kakehashi::demo::run(layout)
                 .await
+                .map(|_| ())
                 .map_err(|e| e.to_string())
         }
         Command::Sim {
