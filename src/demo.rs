@@ -3,6 +3,7 @@
 //! through the real gRPC API as a terminal would, then prints what happened and checks that
 //! the simulators' balances agree with the switch's books. Each scenario prints as it ends.
 mod layout;
+mod partner;
 mod script;
 mod table;
 mod visitors;
@@ -33,15 +34,22 @@ pub enum DemoError {
 pub struct Shift {
     pub sims: BTreeMap<String, RunningSimulator>,
     pub till: Terminal,
+    /// The KPay partner's mutual-TLS connection to the switch's PartnerGatewayService.
+    pub gateway: Option<partner::Gateway>,
     pub report: Report,
 }
 
-/// Plays the shift, printing in `layout` (the default fits 120 columns).
-pub async fn run(layout: Layout) -> Result<(), DemoError> {
+/// Plays the shift, printing in `layout` (the default fits 120 columns); the report, for
+/// tests, when every check passed.
+pub async fn run(layout: Layout) -> Result<Report, DemoError> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().map_err(|e| DemoError::Setup(e.to_string()))?;
     let mut sims = BTreeMap::new();
     for (seed, factory) in crate::networks::factories().into_iter().enumerate() {
+        // The reference partner runs as KPay below, a network joined by config alone.
+        if factory.kind() == kakehashi_grpc::ADAPTER_KIND {
+            continue;
+        }
         let options = SimulatorOptions {
             bind: ([127, 0, 0, 1], 0).into(),
             seed: 2026 + seed as u64,
@@ -53,18 +61,29 @@ pub async fn run(layout: Layout) -> Result<(), DemoError> {
             .map_err(|e| DemoError::Setup(e.to_string()))?;
         sims.insert(factory.kind().to_owned(), sim);
     }
+    sims.insert(
+        partner::NETWORK.to_owned(),
+        partner::spawn_kpay(2040).await?,
+    );
+    let certs = partner::certificates(dir.path())?;
     let store_url = format!("sqlite://{}", dir.path().join("kakehashi.db").display());
     let audit_key = audit_key(dir.path())?;
     let config = Config::parse(&format!(
-        "{}\n{}",
+        "{}\n{}\n{}",
         config_text(&store_url, &sims),
-        audit_key.config
+        audit_key.config,
+        certs.config
     ))
     .map_err(|e| DemoError::Setup(e.to_string()))?;
+    let static_code = till_static_code(&config)?;
     let switch = Switch::build(config)
         .await
         .map_err(|e| DemoError::Setup(e.to_string()))?;
     let url = format!("http://{}", switch.local_addr());
+    let gateway_port = switch
+        .partner_gateway_addr()
+        .map(|a| a.port())
+        .ok_or_else(|| DemoError::Setup("the partner gateway did not start".into()))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(switch.serve(async {
         let _ = stopped.await;
@@ -72,10 +91,12 @@ pub async fn run(layout: Layout) -> Result<(), DemoError> {
     let till = Terminal::connect(&url, TILL_KEY)
         .await
         .map_err(DemoError::Setup)?;
+    let gateway = partner::connect(gateway_port, &certs, static_code).await?;
     println!(
         "Kakehashi demo: the switch on {url}, SQLite at {}",
         dir.path().display()
     );
+    println!("Partner gateway (mutual TLS) on https://localhost:{gateway_port}");
     println!("Simulators:");
     for (kind, sim) in &sims {
         println!("  {kind:<12} {}", sim.base_url);
@@ -85,6 +106,7 @@ pub async fn run(layout: Layout) -> Result<(), DemoError> {
     let mut shift = Shift {
         sims,
         till,
+        gateway: Some(gateway),
         report: Report::new(layout),
     };
     script::play(&mut shift).await;
@@ -94,9 +116,25 @@ pub async fn run(layout: Layout) -> Result<(), DemoError> {
     let _ = server.await;
     println!("{}", audit_epilogue(&store_url, &audit_key).await);
     match shift.report.failures() {
-        0 => Ok(()),
+        0 => Ok(shift.report),
         n => Err(DemoError::Failed(n)),
     }
+}
+
+/// The EMVCo static code printed at till-1 (what `kakehashi merchant qr` prints).
+fn till_static_code(config: &Config) -> Result<String, DemoError> {
+    let merchant = config
+        .merchants
+        .iter()
+        .find(|m| m.id == MERCHANT)
+        .ok_or_else(|| DemoError::Setup(format!("no merchant {MERCHANT}")))?;
+    let place = crate::qr::merchant::Place {
+        store_id: None,
+        terminal_id: Some("till-1"),
+    };
+    crate::qr::merchant::static_code(&config.qr, merchant, place)
+        .map(|code| code.encode())
+        .map_err(|e| DemoError::Setup(format!("the till's static code: {e}")))
 }
 
 /// The demo log's signing key, its verifier key, and the `[audit]` table naming it.
@@ -187,6 +225,7 @@ id = "{MERCHANT}"
 name = "Shinjuku Ramen"
 category_code = "5812"
 networks = [{networks}]
+qr = {{ name = "SHINJUKU RAMEN", city = "TOKYO" }}
 [merchants.network_ids]
 wechatpay = "1900000109"
 alipayplus = "JP-SHINJUKU-RAMEN"

@@ -255,6 +255,7 @@ async fn main() -> ExitCode {
             };
             kakehashi::demo::run(layout)
                 .await
+                .map(|_| ())
                 .map_err(|e| e.to_string())
         }
         Command::Sim {

@@ -7,6 +7,9 @@
 pub const LINE_WIDTH_MAX: usize = 120;
 /// The detail lines start under the scenario column.
 const DETAIL_INDENT: usize = 3;
+/// The order column: an order id longer than it (a partner payment's switch-made
+/// `partner-…` id) is cut in the narrow layout rather than wrapped down the page.
+const ORDER_COLUMN: usize = 2;
 
 /// Which way to print the scenarios.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -127,9 +130,12 @@ impl Layout {
 
     /// The lines for scenario `number` (counting from 1).
     pub fn row(self, number: usize, row: &Row) -> Vec<String> {
-        let cells = row.cells(number);
+        let mut cells = row.cells(number);
         match self {
-            Self::Narrow => self.table_lines(&cells, &row.detail),
+            Self::Narrow => {
+                cells[ORDER_COLUMN] = shorten(&cells[ORDER_COLUMN], COLUMNS[ORDER_COLUMN].narrow);
+                self.table_lines(&cells, &row.detail)
+            }
             Self::Wide => vec![self.wide_line(&cells, &row.detail)],
         }
     }
@@ -184,6 +190,16 @@ fn pad(text: &str, width: usize) -> String {
     padded
 }
 
+/// `text` cut to `width` characters, the last one an ellipsis when anything was cut.
+fn shorten(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// Greedy word wrap to lines of at most `width` characters; a word longer than a line is
 /// cut. Always at least one line (empty for empty text).
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -227,6 +243,25 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_order_id_is_cut_in_the_narrow_layout_and_whole_in_the_wide_one() {
+        let row = Row {
+            scenario: "static QR".into(),
+            order: "partner-a66d4edda0036390630132abe08b".into(),
+            network: "kpay / KPay".into(),
+            amount: "JPY 1500".into(),
+            state: "SUCCEEDED".into(),
+            expected: "SUCCEEDED".into(),
+            detail: String::new(),
+        };
+        let narrow = Layout::Narrow.row(1, &row);
+        assert_eq!(narrow.len(), 1, "{narrow:?}");
+        assert!(narrow[0].contains(" partner-… "), "{narrow:?}");
+        let wide = Layout::Wide.row(1, &row);
+        assert!(wide[0].contains(&row.order), "{wide:?}");
+        assert_eq!(shorten("shift-001", 9), "shift-001");
+    }
 
     #[test]
     fn wrapping_keeps_every_word_and_every_line_within_the_width() {

@@ -44,6 +44,7 @@ pub async fn play(shift: &mut Shift) {
     super::visitors::paypay(shift).await;
     super::visitors::wechatpay(shift).await;
     super::visitors::alipayplus(shift).await;
+    super::partner::kpay(shift).await;
 }
 
 /// Wallets the demo funds at a network, with their starting balances and what each should

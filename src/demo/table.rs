@@ -152,6 +152,22 @@ impl Report {
         }
     }
 
+    /// Each scenario's name and whether it ended as the script meant.
+    pub fn scenarios(&self) -> Vec<(String, bool)> {
+        self.rows
+            .iter()
+            .map(|r| (r.scenario.clone(), r.ok()))
+            .collect()
+    }
+
+    /// Each simulator wallet and whether its balance agrees with the script and the books.
+    pub fn balances(&self) -> Vec<(String, bool)> {
+        self.balances
+            .iter()
+            .map(|b| (b.wallet.clone(), b.agrees()))
+            .collect()
+    }
+
     pub fn failures(&self) -> usize {
         self.rows.iter().filter(|r| !r.ok()).count()
             + self.balances.iter().filter(|b| !b.agrees()).count()

@@ -296,6 +296,53 @@ impl Books {
         Ok(self.outcome(&id, now_ms))
     }
 
+    /// A visiting customer paid a merchant's static code in the partner's app: the customer
+    /// confirmed by paying, so the wallet is charged at once under a payment id of the
+    /// partner's own; the partner then tells the switch (`PayMerchantCode`) and, if the
+    /// switch refuses, gives the money back with [`Books::reverse`].
+    pub fn charge_presented(
+        &mut self,
+        wallet_id: &str,
+        merchant_id: &str,
+        amount: Money,
+        now_ms: i64,
+    ) -> Result<(String, PayOutcome), Refusal> {
+        if self.payments.len() >= PAYMENTS_MAX {
+            return Err(Refusal::Full("the partner's books are full"));
+        }
+        if !self.rules.currencies.contains(&amount.currency()) {
+            return Err(Refusal::Invalid {
+                field: "amount.currency",
+                detail: format!("{} is not priced by this partner", amount.currency_code()),
+            });
+        }
+        let mut payment = Payment {
+            merchant_id: merchant_id.to_owned(),
+            amount,
+            code: None,
+            network_txn_id: self.next_id('T'),
+            qr_payload: None,
+            wallet: Some(wallet_id.to_owned()),
+            wallet_amount: None,
+            rate: Decimal::ONE,
+            stage: Stage::Succeeded,
+            charged: false,
+            refunded_minor: 0,
+            wallet_refunded_minor: 0,
+        };
+        payment.stage = match self.price(&mut payment, wallet_id, now_ms) {
+            Stage::Confirming { .. } => Stage::Confirming {
+                confirm_at_ms: now_ms,
+            },
+            declined => declined,
+        };
+        let id = self.next_id('S');
+        self.payments.insert(id.clone(), payment);
+        self.settle(&id, now_ms);
+        let outcome = self.outcome(&id, now_ms);
+        Ok((id, outcome))
+    }
+
     /// Prices the payment in the wallet's currency and decides whether it waits for the
     /// customer; the charge itself happens in [`Books::settle`].
     fn price(&self, payment: &mut Payment, wallet_id: &str, now_ms: i64) -> Stage {
@@ -592,4 +639,74 @@ fn amount_differs() -> Refusal {
 /// refuses; zero yen keeps the state readable all the same.
 fn unreachable_amount() -> Amount {
     Amount::from_minor(0, Currency::JPY).expect("zero yen is an amount")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn books() -> Books {
+        let rules = Rules {
+            display_name: "KPay".into(),
+            code_prefix: "93".into(),
+            code_length: 20,
+            currencies: vec![Currency::JPY],
+            wallet_currency: Currency::KRW,
+            rates: BTreeMap::from([(Currency::JPY, Decimal::new(92, 1))]),
+        };
+        let mut books = Books::new(StdRng::seed_from_u64(1), rules);
+        let balance = Amount::from_minor(20_000, Currency::KRW).unwrap();
+        books.add_wallet("minji", balance, Some(60_000)).unwrap();
+        books
+    }
+
+    fn yen(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::JPY).unwrap()
+    }
+
+    #[test]
+    fn a_presented_code_charges_at_once_and_can_be_given_back() {
+        let mut books = books();
+        let (id, outcome) = books
+            .charge_presented("minji", "shinjuku-ramen", yen(1500), 0)
+            .unwrap();
+        let PayOutcome::Succeeded(paid) = outcome else {
+            panic!("{outcome:?}");
+        };
+        let won = paid.wallet_amount.unwrap().amount;
+        assert_eq!(won, Money::from_minor(13_800, Currency::KRW).unwrap());
+        assert_eq!(books.wallets["minji"].balance, 20_000 - 13_800);
+        assert_eq!(
+            books.reverse(&id, &yen(1500), 1).unwrap(),
+            ReverseOutcome::Reversed
+        );
+        assert_eq!(books.wallets["minji"].balance, 20_000);
+    }
+
+    #[test]
+    fn a_presented_code_the_wallet_cannot_cover_is_declined_and_charges_nothing() {
+        let mut books = books();
+        let (_, outcome) = books
+            .charge_presented("minji", "shinjuku-ramen", yen(3000), 0)
+            .unwrap();
+        assert!(
+            matches!(
+                outcome,
+                PayOutcome::Declined {
+                    reason: DeclineReason::InsufficientFunds,
+                    ..
+                }
+            ),
+            "{outcome:?}"
+        );
+        assert_eq!(books.wallets["minji"].balance, 20_000);
+        assert!(
+            books
+                .charge_presented("nobody", "m", yen(100), 0)
+                .is_ok_and(|(_, o)| matches!(o, PayOutcome::Declined { .. }))
+        );
+        let dollars = Money::from_minor(100, Currency::USD).unwrap();
+        assert!(books.charge_presented("minji", "m", dollars, 0).is_err());
+    }
 }

@@ -7,6 +7,7 @@ use kakehashi_adapter_core::sim_control::{
     supported_wallets,
 };
 use kakehashi_adapter_core::simkit::{Fault, Faults};
+use kakehashi_adapter_core::{Money, PayOutcome, ReverseOutcome};
 
 use super::{CODE_VALID_MS, OPERATIONS, Operation, Partner};
 
@@ -81,5 +82,31 @@ impl SimulatorControl for Partner {
     fn state(&self) -> SimState {
         let now = self.now_ms();
         self.books().state(self.network, now)
+    }
+}
+
+/// The partner's side of a static merchant code: its app charges the customer, then the
+/// partner tells the switch with `PayMerchantCode` (the demo and tests play that call).
+impl Partner {
+    /// Charges wallet `wallet_id` for `amount` at `merchant_id` (as the switch resolved the
+    /// code): the partner's payment id and what became of the charge.
+    pub fn charge_presented(
+        &self,
+        wallet_id: &str,
+        merchant_id: &str,
+        amount: Money,
+    ) -> Result<(String, PayOutcome), String> {
+        let now = self.now_ms();
+        self.books()
+            .charge_presented(wallet_id, merchant_id, amount, now)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Gives a presented-code charge back in full: the switch refused the payment.
+    pub fn give_back(&self, payment_id: &str, amount: &Money) -> Result<ReverseOutcome, String> {
+        let now = self.now_ms();
+        self.books()
+            .reverse(payment_id, amount, now)
+            .map_err(|e| e.to_string())
     }
 }
