@@ -95,10 +95,7 @@ impl Terminal {
         wallet_currency: &str,
     ) -> Result<pb::FxQuote, tonic::Status> {
         let request = self.request(pb::QuoteRequest {
-            amount: Some(pb::Money {
-                value: value.to_owned(),
-                currency: currency.to_owned(),
-            }),
+            amount: Some(money(value, currency)),
             network: network.to_owned(),
             wallet_currency: wallet_currency.to_owned(),
         });
@@ -130,10 +127,7 @@ impl Terminal {
     ) -> Result<pb::Payment, tonic::Status> {
         let request = self.request(pb::PayRequest {
             merchant_order_id: order_id.to_owned(),
-            amount: Some(pb::Money {
-                value: value.to_owned(),
-                currency: currency.to_owned(),
-            }),
+            amount: Some(money(value, currency)),
             code: code.to_owned(),
             description: description.to_owned(),
             quote_id: String::new(),
@@ -164,21 +158,15 @@ impl Terminal {
         network: &str,
         description: &str,
     ) -> Result<pb::Payment, tonic::Status> {
-        let request = self.request(pb::CreateMerchantQrRequest {
+        self.create_qr_request(pb::CreateMerchantQrRequest {
             merchant_order_id: order_id.to_owned(),
-            amount: Some(pb::Money {
-                value: value.to_owned(),
-                currency: currency.to_owned(),
-            }),
+            amount: Some(money(value, currency)),
             network: network.to_owned(),
             description: description.to_owned(),
             quote_id: String::new(),
             switch_code: false,
-        });
-        let reply = self.client.create_merchant_qr(request).await?.into_inner();
-        reply
-            .payment
-            .ok_or_else(|| tonic::Status::internal("reply without payment"))
+        })
+        .await
     }
 
     /// A dynamic EMVCo code the switch issues itself, for `network`'s partner to pay through
@@ -190,21 +178,15 @@ impl Terminal {
         currency: &str,
         network: &str,
     ) -> Result<pb::Payment, tonic::Status> {
-        let request = self.request(pb::CreateMerchantQrRequest {
+        self.create_qr_request(pb::CreateMerchantQrRequest {
             merchant_order_id: order_id.to_owned(),
-            amount: Some(pb::Money {
-                value: value.to_owned(),
-                currency: currency.to_owned(),
-            }),
+            amount: Some(money(value, currency)),
             network: network.to_owned(),
             description: String::new(),
             switch_code: true,
             quote_id: String::new(),
-        });
-        let reply = self.client.create_merchant_qr(request).await?.into_inner();
-        reply
-            .payment
-            .ok_or_else(|| tonic::Status::internal("reply without payment"))
+        })
+        .await
     }
 
     pub async fn get(&mut self, order_id: &str) -> Result<pb::Payment, tonic::Status> {
@@ -258,10 +240,7 @@ impl Terminal {
         let request = self.request(pb::RefundPaymentRequest {
             merchant_order_id: order_id.to_owned(),
             refund_id: refund_id.to_owned(),
-            amount: amount.map(|(value, currency)| pb::Money {
-                value: value.to_owned(),
-                currency: currency.to_owned(),
-            }),
+            amount: amount.map(|(value, currency)| money(value, currency)),
             reason: reason.to_owned(),
         });
         Ok(self.client.refund_payment(request).await?.into_inner())
@@ -314,6 +293,13 @@ impl Terminal {
             }
         }
         Ok(last)
+    }
+}
+
+fn money(value: &str, currency: &str) -> pb::Money {
+    pb::Money {
+        value: value.to_owned(),
+        currency: currency.to_owned(),
     }
 }
 

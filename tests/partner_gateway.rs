@@ -6,12 +6,11 @@
 //! notifications harmlessly and refuses contradicting ones, stores published rates and
 //! settlement reports, and records a static-code payment that the till sees through
 //! WatchPayment.
-use std::sync::Arc;
 use std::time::Duration;
 
 use kakehashi::terminal::Terminal;
 use kakehashi::{Config, Switch};
-use kakehashi_adapter_core::{RunningSimulator, SimulatorOptions, SystemClock};
+use kakehashi_adapter_core::RunningSimulator;
 use kakehashi_proto::v1 as pb;
 use kakehashi_proto::v1::partner_gateway_service_client::PartnerGatewayServiceClient;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
@@ -24,30 +23,15 @@ use tonic_types::StatusExt;
 #[path = "support/postgres.rs"]
 mod postgres;
 
+#[path = "support/partner.rs"]
+mod partner;
+
 const TILL_KEY: &str = "gateway-till-test-key-01";
 
 type Client = PartnerGatewayServiceClient<Channel>;
 
 async fn partner_sim(network: &str, prefix: &str, currency: &str) -> RunningSimulator {
-    let settings: toml::Table = format!(
-        "network = \"{network}\"\ncode_prefix = \"{prefix}\"\nwallet_currency = \"{currency}\"\n\
-         timing = {{ payment_deadline_ms = 3000, query_first_delay_ms = 200, \
-         query_interval_ms = 200, call_timeout_ms = 1000 }}\n"
-    )
-    .parse()
-    .unwrap();
-    kakehashi::networks::simulator_factory("grpc-wallet")
-        .expect("the reference partner is linked")
-        .spawn_simulator_with(
-            SimulatorOptions {
-                bind: "127.0.0.1:0".parse().unwrap(),
-                seed: 5,
-                clock: Arc::new(SystemClock),
-            },
-            &settings,
-        )
-        .await
-        .expect("the partner starts")
+    partner::spawn(network, prefix, currency, 3000, 5).await
 }
 
 /// A client certificate and its key.

@@ -6,38 +6,21 @@
 //! `/_sim/state`, agree with the switch's at every step.
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use kakehashi::terminal::Terminal;
 use kakehashi::{Config, Switch};
-use kakehashi_adapter_core::{RunningSimulator, SimulatorOptions, SystemClock};
+use kakehashi_adapter_core::RunningSimulator;
 use kakehashi_proto::v1::{PaymentState, RefundState};
 use serde_json::{Value, json};
 
+#[path = "support/partner.rs"]
+mod partner;
+
 const TILL_KEY: &str = "kpay-till-test-key-01";
 
-/// The reference partner as a Korean (or any) wallet, with short timings for the test.
 async fn partner(network: &str, prefix: &str, currency: &str) -> RunningSimulator {
-    let settings: toml::Table = format!(
-        "network = \"{network}\"\ncode_prefix = \"{prefix}\"\nwallet_currency = \"{currency}\"\n\
-         timing = {{ payment_deadline_ms = 4000, query_first_delay_ms = 200, \
-         query_interval_ms = 200, call_timeout_ms = 1000 }}\n"
-    )
-    .parse()
-    .unwrap();
-    kakehashi::networks::simulator_factory("grpc-wallet")
-        .expect("the reference partner is linked")
-        .spawn_simulator_with(
-            SimulatorOptions {
-                bind: "127.0.0.1:0".parse().unwrap(),
-                seed: 21,
-                clock: Arc::new(SystemClock),
-            },
-            &settings,
-        )
-        .await
-        .expect("the partner starts")
+    partner::spawn(network, prefix, currency, 4000, 21).await
 }
 
 /// The switch's config: one merchant, one till, and for each partner only the table an
