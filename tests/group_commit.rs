@@ -8,7 +8,7 @@ use kakehashi::store::{SqlStore, Store, StoreError};
 
 async fn insert(group: GroupCommit, k: String, then: u8) -> Result<String, StoreError> {
     group
-        .run(move |tx| {
+        .run(move |tx, _log| {
             Box::pin(async move {
                 sqlx::query("INSERT INTO kv (k) VALUES ($1)")
                     .bind(&k)

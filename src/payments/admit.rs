@@ -11,7 +11,6 @@ use crate::audit::facts;
 use crate::domain::{PaymentRecord, Transition};
 use crate::routing::rules::{CodeRoute, DecisionInput};
 use crate::routing::{RuleId, evaluate, velocity};
-use crate::store::audit_sql;
 use crate::store::group::Keep;
 
 /// What became of an admission.
@@ -52,7 +51,7 @@ impl Payments {
             .inner
             .store
             .group()
-            .run(move |tx| {
+            .run(move |tx, log| {
                 Box::pin(async move {
                     let rules = this.inner.compliance.rules();
                     let observed = velocity::observe_locked(
@@ -77,7 +76,7 @@ impl Payments {
                     let decision = evaluate(rules, &input);
                     let logged = facts::routing_decision(&p.payment_id, &p.merchant_id, &decision);
                     if let Some((rule, detail)) = decision.refusal() {
-                        audit_sql::append(tx, &[logged]).await?;
+                        log.log(&[logged])?;
                         return Ok(Keep::Commit(Admitted::Refused {
                             rule,
                             detail: detail.to_owned(),
@@ -97,7 +96,7 @@ impl Payments {
                     }
                     let mut entries = vec![logged];
                     entries.extend(facts::payment_transitions(&p, &transitions));
-                    audit_sql::append(tx, &entries).await?;
+                    log.log(&entries)?;
                     Ok(Keep::Commit(Admitted::Inserted))
                 })
             })

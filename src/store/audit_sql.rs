@@ -13,6 +13,7 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 use tlog_tiles::{Hash, HashReader};
 
 use super::StoreError;
+use super::placeholders;
 use crate::audit::checkpoint::SignedCheckpoint;
 use crate::audit::entry::{AuditEntry, EncodedEntry, EntryKind, leaf_hash};
 use crate::audit::limits::{APPEND_BATCH_MAX, HASH_READ_MAX, READ_PAGE_MAX};
@@ -72,12 +73,15 @@ pub async fn append(
     tx: &mut Transaction<'_, Any>,
     entries: &[AuditEntry],
 ) -> Result<Vec<u64>, StoreError> {
-    let encoded = entries
-        .iter()
-        .map(AuditEntry::to_encoded)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| corrupt("audit_entries", format!("entry refused: {e}")))?;
+    let encoded = entries.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
     append_encoded(tx, &encoded).await
+}
+
+/// An entry encoded (and so validated) for [`append_encoded`].
+pub fn encode(entry: &AuditEntry) -> Result<EncodedEntry, StoreError> {
+    entry
+        .to_encoded()
+        .map_err(|e| corrupt("audit_entries", format!("entry refused: {e}")))
 }
 
 /// As [`append`], for entries the caller encoded (and so validated) itself.
@@ -184,19 +188,6 @@ async fn insert_hashes_per(
         query.execute(&mut **tx).await?;
     }
     Ok(())
-}
-
-/// `($1, $2), ($3, $4), ...` for `rows` rows of `columns` parameters.
-fn placeholders(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cols: Vec<String> = (1..=columns)
-                .map(|c| format!("${}", r * columns + c))
-                .collect();
-            format!("({})", cols.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Reads the stored hashes at `indexes` in one SELECT per 4,096; all must exist.

@@ -2,8 +2,11 @@
 //! takes every write queued while the previous commit was on disk, runs each inside its
 //! own savepoint of one transaction, commits once, and only then answers each caller.
 //! One fsync (SQLite) or one commit round trip (PostgreSQL) then carries up to
-//! [`BATCH_MAX`] payments, and the audit log's head lock and the ledger are taken once per
-//! batch instead of once per payment.
+//! [`BATCH_MAX`] payments. The audit log joins the batch too: each write hands its entries
+//! to the batch's [`AuditLater`], and the writer appends the kept ones in one append just
+//! before the commit, so the log's head row is updated, its hashes read and written, once
+//! per batch instead of once per write (and on PostgreSQL its lock is held only from there
+//! to the commit).
 //!
 //! What each caller is promised is unchanged: its writes are all or nothing (its
 //! savepoint), and it hears success only after the commit that holds them is durable. A
@@ -19,6 +22,8 @@ use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
+use crate::audit::entry::{AuditEntry, EncodedEntry};
+use crate::audit::limits::APPEND_BATCH_MAX;
 
 /// Writes in one transaction at most.
 pub const BATCH_MAX: usize = 64;
@@ -36,8 +41,38 @@ pub enum Keep<T> {
     Undo(T),
 }
 
+/// The audit entries a batch's writes log, appended once for the whole batch just before
+/// its commit, in the order the writes ran. A write that is undone or fails takes its
+/// entries back with it; if the append fails, the batch fails and nothing of it is stored.
+#[derive(Default)]
+pub struct AuditLater {
+    entries: Vec<EncodedEntry>,
+}
+
+impl AuditLater {
+    /// Encodes `entries` now (so an entry the encoder refuses fails this write, not the
+    /// batch) and keeps them for the batch's append.
+    pub fn log(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        for entry in entries {
+            self.entries.push(super::audit_sql::encode(entry)?);
+        }
+        Ok(())
+    }
+
+    fn mark(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn take_back(&mut self, mark: usize) {
+        self.entries.truncate(mark);
+    }
+}
+
 type Deliver = Box<dyn FnOnce(Result<(), Arc<str>>) + Send>;
-type Job = Box<dyn for<'t> FnOnce(Option<&'t mut Tx>) -> BoxFuture<'t, (bool, Deliver)> + Send>;
+type Job = Box<
+    dyn for<'t> FnOnce(Option<(&'t mut Tx, &'t mut AuditLater)>) -> BoxFuture<'t, (bool, Deliver)>
+        + Send,
+>;
 
 /// The queue to the store's one writer task.
 #[derive(Clone)]
@@ -79,19 +114,23 @@ impl GroupCommit {
     }
 
     /// Runs `write` in the next batch and returns its answer once the batch is durable
-    /// (or, for [`Keep::Undo`], once its writes are rolled back).
+    /// (or, for [`Keep::Undo`], once its writes are rolled back). What it logs goes to the
+    /// batch's [`AuditLater`], not straight to the log.
     pub async fn run<T, F>(&self, write: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<Keep<T>, StoreError>>
+        F: for<'t> FnOnce(
+                &'t mut Tx,
+                &'t mut AuditLater,
+            ) -> BoxFuture<'t, Result<Keep<T>, StoreError>>
             + Send
             + 'static,
     {
         let (answer_tx, answer_rx) = oneshot::channel::<Result<T, StoreError>>();
-        let job: Job = Box::new(move |tx: Option<&mut Tx>| {
+        let job: Job = Box::new(move |batch: Option<(&mut Tx, &mut AuditLater)>| {
             Box::pin(async move {
-                let result = match tx {
-                    Some(tx) => write(tx).await,
+                let result = match batch {
+                    Some((tx, log)) => write(tx, log).await,
                     None => Err(StoreError::Batch(
                         "the store's transaction could not start".into(),
                     )),
@@ -154,15 +193,20 @@ async fn run_batch(pool: &AnyPool, batch: &mut Vec<Job>) -> bool {
     let alone = batch.len() == 1;
     let mut broken: Option<Arc<str>> = None;
     let mut kept = 0;
+    let mut log = AuditLater::default();
     for job in batch.drain(..) {
         if broken.is_some() {
             let (_, deliver) = job(None).await;
             delivers.push(deliver);
             continue;
         }
+        let mark = log.mark();
         if alone {
-            let (keep, deliver) = job(Some(&mut tx)).await;
+            let (keep, deliver) = job(Some((&mut tx, &mut log))).await;
             kept += usize::from(keep);
+            if !keep {
+                log.take_back(mark);
+            }
             delivers.push(deliver);
             continue;
         }
@@ -172,12 +216,13 @@ async fn run_batch(pool: &AnyPool, batch: &mut Vec<Job>) -> bool {
             delivers.push(deliver);
             continue;
         }
-        let (keep, deliver) = job(Some(&mut tx)).await;
+        let (keep, deliver) = job(Some((&mut tx, &mut log))).await;
         delivers.push(deliver);
         let end = if keep {
             kept += 1;
             "RELEASE SAVEPOINT batched"
         } else {
+            log.take_back(mark);
             "ROLLBACK TO SAVEPOINT batched"
         };
         let mut ended = sqlx::query(end).execute(&mut *tx).await.map(|_| ());
@@ -189,6 +234,16 @@ async fn run_batch(pool: &AnyPool, batch: &mut Vec<Job>) -> bool {
         }
         if let Err(e) = ended {
             broken = Some(format!("savepoint end: {e}").into());
+        }
+    }
+    if broken.is_none() && kept > 0 {
+        // The log last, just before the commit: from its head row's update on, this
+        // transaction serialises every writer of the log.
+        for chunk in log.entries.chunks(APPEND_BATCH_MAX) {
+            if let Err(e) = super::audit_sql::append_encoded(&mut tx, chunk).await {
+                broken = Some(format!("audit append: {e}").into());
+                break;
+            }
         }
     }
     let committing = broken.is_none() && !(alone && kept == 0);
@@ -242,12 +297,13 @@ mod tests {
         let group = group.clone();
         async move {
             group
-                .run(move |tx| {
+                .run(move |tx, log| {
                     Box::pin(async move {
                         sqlx::query("INSERT INTO kv (k) VALUES ($1)")
                             .bind(&k)
                             .execute(&mut **tx)
                             .await?;
+                        log.log(&[logged(&k)])?;
                         match then {
                             "undo" => Ok(Keep::Undo(k)),
                             "fail" => Err(StoreError::Conflict),
@@ -265,6 +321,34 @@ mod tests {
                 })
                 .await
         }
+    }
+
+    /// The entry a test write logs: its key as the payment id.
+    fn logged(k: &str) -> AuditEntry {
+        AuditEntry {
+            kind: crate::audit::entry::EntryKind::parse("test_write").unwrap(),
+            at_ms: 1,
+            payment_id: Some(k.to_owned()),
+            merchant_id: None,
+            body: serde_json::json!({ "k": k }),
+        }
+    }
+
+    /// The keys of the logged entries, in log order.
+    async fn logged_keys(store: &SqlStore) -> Vec<String> {
+        let size = crate::store::audit_sql::tree_size(store.pool())
+            .await
+            .unwrap();
+        let mut keys = Vec::new();
+        let mut start = 0;
+        while start < size {
+            let page = crate::store::audit_sql::entries_range(store.pool(), start, size)
+                .await
+                .unwrap();
+            start += page.len() as u64;
+            keys.extend(page.into_iter().map(|e| e.payment_id.unwrap()));
+        }
+        keys
     }
 
     async fn stored(store: &SqlStore) -> Vec<String> {
@@ -301,8 +385,12 @@ mod tests {
                 }
             }
         }
-        // Every kept write is stored, and nothing of an undone or failed one.
+        // Every kept write is stored, and nothing of an undone or failed one; the log
+        // holds exactly the kept writes' entries, each once.
         assert_eq!(stored(&store).await, want);
+        let mut keys = logged_keys(&store).await;
+        keys.sort();
+        assert_eq!(keys, want);
         let (writes, commits) = group.stats().snapshot();
         assert_eq!(writes, 300);
         assert!(
@@ -319,6 +407,7 @@ mod tests {
         assert!(insert(&group, "b".into(), "fail").await.is_err());
         assert_eq!(insert(&group, "c".into(), "commit").await.unwrap(), "c");
         assert_eq!(stored(&store).await, ["c"]);
+        assert_eq!(logged_keys(&store).await, ["c"]);
     }
 
     #[tokio::test]

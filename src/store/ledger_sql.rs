@@ -18,6 +18,9 @@ pub const ENTRIES_PER_REFERENCE_MAX: i64 = 1_000;
 pub const BALANCES_MAX: i64 = 1_000_000;
 
 const TABLE: &str = "ledger_entries";
+/// Lines per INSERT: few enough that the statement's Bind message goes out in one write
+/// (sqlx 0.9 leaves Nagle on; a split message waits for PostgreSQL's delayed ACK).
+const LINE_ROWS_PER_INSERT: usize = 8;
 
 /// One account's totals in one currency up to an instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,21 +61,28 @@ pub async fn post(tx: &mut Transaction<'_, Any>, entry: &JournalEntry) -> Result
     if inserted.rows_affected() != 1 {
         return Err(StoreError::Conflict);
     }
-    for (line_no, line) in entry.lines().iter().enumerate() {
-        sqlx::query(
+    // The lines in as few statements as the Bind message allows in one write (see
+    // `LINE_ROWS_PER_INSERT`); an entry has 2 to 64.
+    let lines = entry.lines();
+    for (chunk_no, chunk) in lines.chunks(LINE_ROWS_PER_INSERT).enumerate() {
+        let mut sql = String::from(
             "INSERT INTO ledger_lines (entry_id, line_no, account, side, amount_minor, \
-             amount_value, currency, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(entry.id())
-        .bind(line_no as i64)
-        .bind(line.account.to_string())
-        .bind(line.side.as_str())
-        .bind(line.amount.minor())
-        .bind(line.amount.value_string())
-        .bind(line.amount.currency_code())
-        .bind(entry.at_ms())
-        .execute(&mut **tx)
-        .await?;
+             amount_value, currency, at_ms) VALUES ",
+        );
+        sql.push_str(&crate::store::placeholders(chunk.len(), 8));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (offset, line) in chunk.iter().enumerate() {
+            query = query
+                .bind(entry.id())
+                .bind((chunk_no * LINE_ROWS_PER_INSERT + offset) as i64)
+                .bind(line.account.to_string())
+                .bind(line.side.as_str())
+                .bind(line.amount.minor())
+                .bind(line.amount.value_string())
+                .bind(line.amount.currency_code())
+                .bind(entry.at_ms());
+        }
+        query.execute(&mut **tx).await?;
     }
     Ok(())
 }

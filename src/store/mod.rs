@@ -285,3 +285,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         effects: &Effects,
     ) -> Result<(), StoreError>;
 }
+
+/// `($1, $2), ($3, $4), ...` for `rows` rows of `columns` parameters.
+pub(crate) fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cols: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
