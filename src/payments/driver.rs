@@ -105,10 +105,10 @@ impl Payments {
             created_at_ms: payment.created_at_ms,
         };
         let window = self.call_window(&payment, &network, CallKind::BeforeDeadline);
-        let result = if self
+        let covered = self
             .cover_call(&payment_id, window, born_lease_until_ms)
-            .await
-        {
+            .await;
+        let result = if let Some(window) = covered {
             let started = std::time::Instant::now();
             let call = network.adapter.pay(&request).instrument(tracing::info_span!("network.pay", network = %network.profile.id, payment_id = %request.payment_id));
             let outcome = tokio::time::timeout(window, call)
@@ -156,15 +156,15 @@ impl Payments {
             expires_at_ms: payment.deadline_at_ms,
         };
         let window = self.call_window(&payment, &network, CallKind::BeforeDeadline);
-        if !self
+        let Some(window) = self
             .cover_call(&payment_id, window, born_lease_until_ms)
             .await
-        {
+        else {
             let _ = shown.send(());
             self.finish_driving(&payment_id, &bell, Ok(()), None, Doubt::default())
                 .await;
             return;
-        }
+        };
         let created = tokio::time::timeout(
             window,
             network.adapter.create_merchant_qr(&request).instrument(tracing::info_span!("network.create_merchant_qr", network = %network.profile.id, payment_id = %request.payment_id)),
@@ -223,6 +223,7 @@ impl Payments {
                 refunds: Vec::new(),
                 state_reason: String::new(),
                 fx: None,
+                history: None,
             });
         }
         self.finish_driving(payment_id, &bell, Ok(()), None, Doubt::default())
@@ -244,7 +245,11 @@ impl Payments {
         } else if let Err(e) = self.resolve(payment_id, bell, sent, doubt).await {
             tracing::warn!(payment_id, error = %e, "Driver stopped; recovery will resume");
         }
-        if let Ok(p) = self.reload(payment_id).await
+        let current = match self.known(payment_id) {
+            Some(view) => Ok(view.payment),
+            None => self.reload(payment_id).await,
+        };
+        if let Ok(p) = current
             && !p.state.is_in_doubt()
         {
             self.close_channel(payment_id);
@@ -265,7 +270,10 @@ impl Payments {
         mut doubt: Doubt,
     ) -> Result<(), PayError> {
         let mut resends = 0;
-        let mut payment = self.reload(payment_id).await?;
+        let mut payment = match self.known(payment_id) {
+            Some(view) => view.payment,
+            None => self.reload(payment_id).await?,
+        };
         let network = self.network_of(&payment)?;
         let timing = network.profile.timing;
         let mut delay = timing.query_first_delay;

@@ -17,6 +17,9 @@ use crate::networks::{CALL_GRACE, Network};
 /// else may take the payment.
 pub(super) const LEASE_MARGIN: Duration = Duration::from_secs(2);
 
+/// Most a call's window is shortened to fit the lease the payment was born with.
+pub(super) const BORN_LEASE_SLACK: Duration = Duration::from_secs(1);
+
 /// How long one network call may be waited for.
 pub(super) enum CallKind {
     /// Pay or query: bounded by the payment's deadline (plus grace) and the network's
@@ -73,20 +76,29 @@ impl Payments {
         (window + LEASE_MARGIN).max(idle)
     }
 
-    /// Holds the lease for a call of `window` like [`Self::hold_lease`], but asks the store
-    /// only when the lease this instance already holds (until `held_until_ms`) would not
-    /// cover the call: a payment born leased for its first call needs no second write.
+    /// The window a call of `window` may use under the lease this instance holds until
+    /// `held_until_ms`, renewing it (like [`Self::hold_lease`]) only when that lease would
+    /// not cover the call: a payment is born leased for its first call, and the moments
+    /// between its insert and the call come off the call's window (at most
+    /// [`BORN_LEASE_SLACK`]) instead of costing another write. `None`: another instance
+    /// holds the payment.
     pub(super) async fn cover_call(
         &self,
         payment_id: &str,
         window: Duration,
         held_until_ms: i64,
-    ) -> bool {
-        let needed = self.now_ms().saturating_add(millis(self.lease_for(window)));
-        if needed <= held_until_ms {
-            return true;
+    ) -> Option<Duration> {
+        let covered_ms = held_until_ms
+            .saturating_sub(self.now_ms())
+            .saturating_sub(millis(LEASE_MARGIN));
+        let covered = Duration::from_millis(u64::try_from(covered_ms).unwrap_or(0));
+        if covered >= window {
+            return Some(window);
         }
-        self.hold_lease(payment_id, window).await
+        if window - covered <= BORN_LEASE_SLACK && !covered.is_zero() {
+            return Some(covered);
+        }
+        self.hold_lease(payment_id, window).await.then_some(window)
     }
 
     /// Takes this instance's lock on a payment it has just stored: the insert already gave

@@ -32,7 +32,7 @@ use kakehashi_adapter_core::{Clock, MerchantRef};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::config::Limits;
-use crate::domain::{PaymentRecord, Transition};
+use crate::domain::{PaymentRecord, PaymentState, Transition};
 use crate::networks::Networks;
 use crate::store::{Effects, LeaseOwner, Store, StoreError};
 
@@ -266,7 +266,10 @@ impl Payments {
         next.state = to;
         next.version += 1;
         next.updated_at_ms = self.now_ms();
-        let history = self.inner.store.transitions(&payment.payment_id).await?;
+        let history = match self.known_history(payment) {
+            Some(known) => known,
+            None => self.inner.store.transitions(&payment.payment_id).await?,
+        };
         let record = Transition {
             seq: history.len() as i64 + 1,
             from: Some(from),
@@ -298,7 +301,16 @@ impl Payments {
         *payment = next;
         tracing::info!(payment_id = %payment.payment_id, network = %payment.network, from = record.from.map_or("", |s| s.as_str()), to = %record.to, "Payment transition");
         history.push(record.clone());
-        self.publish_with(payment, Some(history)).await;
+        // A payment has refunds only once it has succeeded: leaving a state before that,
+        // it has none to read.
+        let never_succeeded = matches!(
+            record.from,
+            None | Some(PaymentState::Received)
+                | Some(PaymentState::Authorizing)
+                | Some(PaymentState::AwaitingCustomer)
+        );
+        self.publish_with(payment, Some(history), never_succeeded.then(Vec::new))
+            .await;
     }
 
     /// Stores field changes that do not change the state.

@@ -346,6 +346,7 @@ impl Payments {
                 quote,
                 comparison: None,
             }),
+            history: Some(transitions.to_vec().into()),
         };
         self.open_channel(view);
         Ok(Some((payment, permit, lease_until)))

@@ -16,6 +16,11 @@ pub struct PaymentView {
     pub state_reason: String,
     /// The quote `Pay` named and, once captured, the network's difference from it.
     pub fx: Option<super::FxView>,
+    /// The stored transitions this view was built from, oldest first, when it was built
+    /// from what this instance committed; `None` for a placeholder (a driver that picked the
+    /// payment up opens its channel before it knows them). A complete view answers the
+    /// driver's and the waiting Pay's re-reads from memory.
+    pub history: Option<std::sync::Arc<[Transition]>>,
 }
 
 /// Why a payment is where it is, in words for people, from its stored transitions (oldest

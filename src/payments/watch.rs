@@ -16,20 +16,26 @@ const STORE_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 impl Payments {
     pub(super) async fn view(&self, payment: &PaymentRecord) -> Result<PaymentView, PayError> {
-        self.view_with(payment, None).await
+        self.view_with(payment, None, None).await
     }
 
-    /// [`Self::view`], with the payment's transitions when the caller has just read them.
+    /// [`Self::view`], with the payment's transitions and refunds when the caller knows
+    /// them (it has just read or written them).
     async fn view_with(
         &self,
         payment: &PaymentRecord,
         transitions: Option<Vec<crate::domain::Transition>>,
+        refunds: Option<Vec<crate::domain::RefundRecord>>,
     ) -> Result<PaymentView, PayError> {
-        let refunds = self
-            .inner
-            .store
-            .refunds_for_payment(&payment.payment_id)
-            .await?;
+        let refunds = match refunds {
+            Some(known) => known,
+            None => {
+                self.inner
+                    .store
+                    .refunds_for_payment(&payment.payment_id)
+                    .await?
+            }
+        };
         let transitions = match transitions {
             Some(known) => known,
             None => self.inner.store.transitions(&payment.payment_id).await?,
@@ -39,19 +45,45 @@ impl Payments {
             refunds,
             state_reason: super::view::state_reason(&transitions),
             fx: self.fx_view(payment).await?,
+            history: Some(transitions.into()),
         })
+    }
+
+    /// The view this instance last published for a payment it drives, if it is complete
+    /// (see [`PaymentView::history`]): what this instance committed, without a read.
+    pub(super) fn known(&self, payment_id: &str) -> Option<PaymentView> {
+        let sender = self.inner.watchers.get(payment_id)?;
+        let view = sender.borrow();
+        view.history.is_some().then(|| view.clone())
+    }
+
+    /// The stored transitions of `payment` as this instance last committed them, if its
+    /// channel holds a complete view of this very version.
+    pub(super) fn known_history(
+        &self,
+        payment: &PaymentRecord,
+    ) -> Option<Vec<crate::domain::Transition>> {
+        let sender = self.inner.watchers.get(&payment.payment_id)?;
+        let view = sender.borrow();
+        if view.payment.version != payment.version {
+            return None;
+        }
+        view.history.as_ref().map(|h| h.to_vec())
     }
 
     /// Sends the payment's new view to its watchers, if anyone drives or watches it here.
     pub(super) async fn publish(&self, payment: &PaymentRecord) {
-        self.publish_with(payment, None).await;
+        self.publish_with(payment, None, None).await;
     }
 
-    /// [`Self::publish`], with the payment's transitions when the caller knows them.
+    /// [`Self::publish`], with the payment's transitions and refunds when the caller knows
+    /// them. A view older than the one the channel holds is not sent: two publishers (the
+    /// driver and a refund) may finish out of order.
     pub(super) async fn publish_with(
         &self,
         payment: &PaymentRecord,
         transitions: Option<Vec<crate::domain::Transition>>,
+        refunds: Option<Vec<crate::domain::RefundRecord>>,
     ) {
         if let Some(sender) = self
             .inner
@@ -59,9 +91,15 @@ impl Payments {
             .get(&payment.payment_id)
             .map(|s| s.clone())
         {
-            match self.view_with(payment, transitions).await {
+            match self.view_with(payment, transitions, refunds).await {
                 Ok(view) => {
-                    sender.send_replace(view);
+                    sender.send_if_modified(|current| {
+                        let newer = view.payment.version >= current.payment.version;
+                        if newer {
+                            *current = view;
+                        }
+                        newer
+                    });
                 }
                 Err(e) => {
                     tracing::warn!(payment_id = %payment.payment_id, error = %e, "View for watchers failed")
@@ -112,6 +150,12 @@ impl Payments {
                 if !matches!(changed, Ok(Ok(()))) {
                     break;
                 }
+            }
+            // The channel's last view is what this instance committed last (it outlives
+            // the channel's closing): no read needed, unless it is a placeholder.
+            let last = receiver.borrow().clone();
+            if last.history.is_some() {
+                return Ok(last);
             }
         } else {
             loop {
