@@ -103,6 +103,10 @@ enum Command {
         /// Only PostgreSQL (with --postgres).
         #[arg(long)]
         skip_sqlite: bool,
+        /// Instead: hold N payments in flight at a simulator that never answers, and print
+        /// the switch's memory per in-flight payment (switch and simulator as processes).
+        #[arg(long)]
+        hold: Option<usize>,
     },
     /// A seeded crash-and-fault soak: payments, replays, refunds and cancels against every
     /// customer-presented network's simulator with injected faults and switch restarts, then
@@ -298,25 +302,32 @@ async fn main() -> ExitCode {
             processes,
             postgres,
             skip_sqlite,
+            hold,
         } => {
-            let options = kakehashi::bench::Options {
-                payments,
-                duration: std::time::Duration::from_secs(duration),
-                concurrency,
-                mix: kakehashi::bench::Mix {
-                    refund_pct,
-                    cancel_pct,
-                    replay_pct,
-                    qr_pct,
-                },
-                processes,
-                postgres,
-                skip_sqlite,
-                executable: None,
-            };
-            kakehashi::bench::run(&options)
-                .await
-                .map(|report| print!("{}", report.render()))
+            if let Some(held) = hold {
+                kakehashi::bench::hold::run(held, concurrency, None)
+                    .await
+                    .map(|report| println!("{report}"))
+            } else {
+                let options = kakehashi::bench::Options {
+                    payments,
+                    duration: std::time::Duration::from_secs(duration),
+                    concurrency,
+                    mix: kakehashi::bench::Mix {
+                        refund_pct,
+                        cancel_pct,
+                        replay_pct,
+                        qr_pct,
+                    },
+                    processes,
+                    postgres,
+                    skip_sqlite,
+                    executable: None,
+                };
+                kakehashi::bench::run(&options)
+                    .await
+                    .map(|report| print!("{}", report.render()))
+            }
         }
         Command::Soak {
             seed,

@@ -10,6 +10,7 @@
 //! only when the mix asks for one.
 pub mod baseline;
 pub mod client;
+pub mod hold;
 pub mod ops;
 pub mod procstat;
 mod report;
@@ -118,7 +119,7 @@ pub async fn run(options: &Options) -> Result<Report, String> {
     })
 }
 
-async fn connect_tills(
+pub(crate) async fn connect_tills(
     url: &str,
     count: usize,
     key: impl Fn(usize) -> String,
@@ -185,6 +186,7 @@ async fn run_switch(
             store_url,
             options.concurrency,
             &networks,
+            target::Tuning::default(),
         )
         .await?
     } else {
@@ -209,6 +211,7 @@ async fn run_switch(
     };
     let store_before = stats::snapshot();
     let statements_before = sqlcount::statements();
+    let kinds_before = sqlcount::by_summary();
     let before = Usage::sample(&target.processes, pg_name);
     let samples = client::drive(op, options.concurrency, options.payments, options.duration).await;
     let usage = Usage::sample(&target.processes, pg_name).since(&before);
@@ -217,6 +220,15 @@ async fn run_switch(
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
+    let mut statement_kinds: Vec<(String, u64)> = sqlcount::by_summary()
+        .into_iter()
+        .map(|(k, n)| {
+            let before = kinds_before.get(&k).copied().unwrap_or(0);
+            (k, n.saturating_sub(before))
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    statement_kinds.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     target.stop().await;
     let pg_commits = match (postgres, pg_before) {
         (Some(p), Some(before)) => p.commits_settled(before).await,
@@ -233,6 +245,11 @@ async fn run_switch(
                 statements
             } else {
                 None
+            },
+            statement_kinds: if in_process && counting {
+                statement_kinds
+            } else {
+                Vec::new()
             },
             postgres_commits: pg_commits,
         }),

@@ -84,6 +84,8 @@ pub struct StoreFigures {
     pub stats: Option<StoreStats>,
     /// Counted from sqlx's statement events; in-process runs only.
     pub statements: Option<u64>,
+    /// The same, by sqlx's statement summary, most frequent first.
+    pub statement_kinds: Vec<(String, u64)>,
     /// PostgreSQL's own count (pg_stat_database.xact_commit): every committed transaction,
     /// read-only ones and single-statement ones included.
     pub postgres_commits: Option<u64>,
@@ -201,6 +203,9 @@ impl Report {
                     r.cpu_us_per_unit()
                 );
                 let _ = writeln!(s, "  per payment: {}", store_line(store, m_payments(r)));
+                for (summary, n) in store.statement_kinds.iter().take(STATEMENT_KINDS_SHOWN) {
+                    let _ = writeln!(s, "    {:>6.2}  {summary}", *n as f64 / m_payments(r));
+                }
             } else {
                 let _ = writeln!(
                     s,
@@ -231,6 +236,9 @@ impl Report {
 fn m_payments(r: &Run) -> f64 {
     r.samples.payments.max(1) as f64
 }
+
+/// Statement kinds listed under a switch run, most frequent first.
+const STATEMENT_KINDS_SHOWN: usize = 32;
 
 fn store_line(store: &StoreFigures, payments: f64) -> String {
     let per = |n: u64| format!("{:.2}", n as f64 / payments);

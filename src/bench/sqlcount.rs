@@ -15,6 +15,11 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 
 static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 static INSTALLED: OnceLock<bool> = OnceLock::new();
+/// Statements by sqlx's summary ("INSERT INTO payments …"), so a report can say which
+/// statements a payment spends, not only how many.
+static BY_SUMMARY: OnceLock<dashmap::DashMap<String, u64>> = OnceLock::new();
+/// Distinct summaries kept at most; later ones count under "other".
+const SUMMARIES_MAX: usize = 256;
 
 /// Installs the counter as the global subscriber, once. False when another subscriber was
 /// already installed (then statements are not counted).
@@ -24,6 +29,14 @@ pub fn install() -> bool {
         let subscriber = tracing_subscriber::registry().with(Counter.with_filter(filter));
         tracing::subscriber::set_global_default(subscriber).is_ok()
     })
+}
+
+/// Statements counted so far by summary, or empty if the counter is not installed.
+pub fn by_summary() -> std::collections::BTreeMap<String, u64> {
+    BY_SUMMARY
+        .get()
+        .map(|m| m.iter().map(|e| (e.key().clone(), *e.value())).collect())
+        .unwrap_or_default()
 }
 
 /// Statements counted so far, or `None` if the counter is not installed.
@@ -39,27 +52,40 @@ struct Counter;
 
 impl<S: tracing::Subscriber> Layer<S> for Counter {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        let mut summary = Summary(false);
+        let mut summary = Summary::default();
         event.record(&mut summary);
-        if !summary.0 {
+        if !summary.control {
             STATEMENTS.fetch_add(1, Ordering::Relaxed);
+            let map = BY_SUMMARY.get_or_init(dashmap::DashMap::new);
+            let key = if map.len() < SUMMARIES_MAX || map.contains_key(&summary.text) {
+                summary.text
+            } else {
+                "other".to_owned()
+            };
+            *map.entry(key).or_default() += 1;
         }
     }
 }
 
-/// Whether the statement is transaction control.
-struct Summary(bool);
+/// The statement's summary and whether it is transaction control.
+#[derive(Default)]
+struct Summary {
+    control: bool,
+    text: String,
+}
 
 impl Visit for Summary {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "summary" {
-            self.0 = is_transaction_control(value);
+            self.control = is_transaction_control(value);
+            self.text = value.to_owned();
         }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         if field.name() == "summary" {
-            self.0 = is_transaction_control(&format!("{value:?}").replace('"', ""));
+            self.text = format!("{value:?}").replace('"', "");
+            self.control = is_transaction_control(&self.text);
         }
     }
 }

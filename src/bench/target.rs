@@ -81,13 +81,41 @@ fn kill_all(children: &mut [Child]) {
     }
 }
 
+/// Switch limits a run sets: the bench's own defaults, or the memory run's (a short Pay
+/// wait, so a till moves on while its payment stays held at the network).
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    pub pay_wait_ms: u64,
+    pub payments_in_flight_max: Option<usize>,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            pay_wait_ms: 20_000,
+            payments_in_flight_max: None,
+        }
+    }
+}
+
 /// The switch's config: one merchant, `tills` terminals, and the networks' tables.
-fn config_text(store_url: &str, tills: usize, networks: &[String], tables: &str) -> String {
+fn config_text(
+    store_url: &str,
+    tills: usize,
+    networks: &[String],
+    tables: &str,
+    tuning: Tuning,
+) -> String {
     let list: Vec<String> = networks.iter().map(|n| format!("\"{n}\"")).collect();
+    let in_flight = tuning
+        .payments_in_flight_max
+        .map(|n| format!("payments_in_flight_max = {n}\n"))
+        .unwrap_or_default();
     let mut text = format!(
-        "listen = \"127.0.0.1:0\"\nstore_url = \"{store_url}\"\n[limits]\npay_wait_ms = 20000\n\
+        "listen = \"127.0.0.1:0\"\nstore_url = \"{store_url}\"\n[limits]\npay_wait_ms = {}\n{in_flight}\
          [[merchants]]\nid = \"{MERCHANT}\"\nname = \"Bench Mart\"\ncategory_code = \"5411\"\n\
          networks = [{}]\n[merchants.network_ids]\npaypay = \"bench-mart-pp\"\n",
+        tuning.pay_wait_ms,
         list.join(", ")
     );
     for i in 0..tills {
@@ -128,8 +156,14 @@ pub async fn in_process(
         tables.push_str(&toml::to_string(&table).map_err(|e| e.to_string())?);
         sims.insert(kind.clone(), sim);
     }
-    let config = Config::parse(&config_text(store_url, tills, networks, &tables))
-        .map_err(|e| format!("bench config: {e}"))?;
+    let config = Config::parse(&config_text(
+        store_url,
+        tills,
+        networks,
+        &tables,
+        Tuning::default(),
+    ))
+    .map_err(|e| format!("bench config: {e}"))?;
     let switch = Switch::build(config).await.map_err(|e| e.to_string())?;
     let switch_url = format!("http://{}", switch.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -158,6 +192,7 @@ pub async fn processes(
     store_url: &str,
     tills: usize,
     networks: &[String],
+    tuning: Tuning,
 ) -> Result<Target, String> {
     let exe = match executable {
         Some(path) => path.to_owned(),
@@ -191,8 +226,11 @@ pub async fn processes(
             sims.insert(kind.clone(), base_url);
         }
         let path = dir.path().join("kakehashi.toml");
-        std::fs::write(&path, config_text(store_url, tills, networks, &tables))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(
+            &path,
+            config_text(store_url, tills, networks, &tables, tuning),
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?;
         let mut child = Command::new(&exe)
             .arg("serve")
             .arg("--config")
