@@ -149,7 +149,10 @@ async fn a_short_hold_keeps_every_payment_in_flight_and_measures_the_switch() {
     // connection of its own (HTTP/1.1), so the switch's open files grew by about as many.
     assert_eq!((report.held, report.errors), (held, 0), "{report}");
     assert!(report.held_fds >= report.idle_fds + held / 2, "{report}");
-    assert!(report.idle_rss_kib > 0 && report.held_rss_kib > 0, "{report}");
+    assert!(
+        report.idle_rss_kib > 0 && report.held_rss_kib > 0,
+        "{report}"
+    );
     assert!(report.to_string().contains("per in-flight payment"));
     assert!(kakehashi::bench::hold::run(0, 8, Some(&exe)).await.is_err());
 }

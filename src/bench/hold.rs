@@ -17,6 +17,8 @@ use super::{ops, procstat, target};
 pub const HOLD_MAX: usize = 15_000;
 /// Ordinary payments before the idle reading, so pools and caches are warm.
 const WARM_UP: usize = 64;
+/// How long a warm-up payment may take to succeed.
+const WARM_UP_SETTLE: Duration = Duration::from_secs(10);
 /// The Pay wait the switch is given: a till hears AUTHORIZING after this long.
 const PAY_WAIT_MS: u64 = 50;
 /// How long the holding may take: LINE Pay's Pay call window is 40 s, after which the
@@ -117,15 +119,28 @@ async fn hold(
     let run = format!("hold-{:016x}", rand::random::<u64>());
     for (i, code) in codes.iter().take(WARM_UP).enumerate() {
         let mut till = terminals[i % terminals.len()].clone();
-        let paid = till
-            .pay(&format!("{run}-warm-{i}"), "100", "JPY", code)
+        let order = format!("{run}-warm-{i}");
+        till.pay(&order, "100", "JPY", code)
             .await
             .map_err(|s| format!("warm-up Pay: {:?} {}", s.code(), s.message()))?;
-        if paid.state != PaymentState::Succeeded as i32 {
-            return Err(format!("warm-up Pay ended in state {}", paid.state));
+        // The Pay wait is short: on a busy machine the answer may still be on its way.
+        let settled_by = Instant::now() + WARM_UP_SETTLE;
+        loop {
+            let state = till
+                .get(&order)
+                .await
+                .map_err(|s| format!("warm-up GetPayment: {:?}", s.code()))?
+                .state;
+            if state == PaymentState::Succeeded as i32 {
+                break;
+            }
+            if Instant::now() > settled_by {
+                return Err(format!("warm-up payment still in state {state}"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    // Let the warm-up's drivers finish and the allocator settle before the idle reading.
+    // Let the allocator settle before the idle reading.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss_kib = procstat::rss_kib(&switch_pid).ok_or("switch RSS unreadable")?;
     let idle_fds = open_files(&switch_pid);
