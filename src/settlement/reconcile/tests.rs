@@ -229,7 +229,14 @@ fn a_file_is_read_by_its_adapters_format_and_an_adapter_without_one_is_named() {
     let e = parse_file("grpc", b"anything").unwrap_err();
     let text = e.to_string();
     assert!(matches!(e, ReconcileError::Config(_)), "{text}");
-    assert!(text.contains("`grpc` (known: paypay, wechatpay)"), "{text}");
-    let e = parse_file("wechatpay", b"not a bill").unwrap_err();
+    assert!(
+        text.contains("`grpc` (known: linepay, paypay, wechatpay)"),
+        "{text}"
+    );
+    assert!(matches!(
+        parse_file("linepay", b"[]"),
+        Ok(lines) if lines.is_empty()
+    ));
+    let e = parse_file("linepay", b"not a list").unwrap_err();
     assert!(matches!(e, ReconcileError::File(_)), "{e}");
 }
