@@ -230,13 +230,13 @@ fn a_file_is_read_by_its_adapters_format_and_an_adapter_without_one_is_named() {
     let text = e.to_string();
     assert!(matches!(e, ReconcileError::Config(_)), "{text}");
     assert!(
-        text.contains("`grpc` (known: linepay, paypay, wechatpay)"),
+        text.contains("`grpc` (known: alipayplus, linepay, paypay, wechatpay)"),
         "{text}"
     );
     assert!(matches!(
         parse_file("linepay", b"[]"),
         Ok(lines) if lines.is_empty()
     ));
-    let e = parse_file("linepay", b"not a list").unwrap_err();
+    let e = parse_file("alipayplus", b"not a report").unwrap_err();
     assert!(matches!(e, ReconcileError::File(_)), "{e}");
 }
