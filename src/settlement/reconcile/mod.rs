@@ -4,6 +4,7 @@
 //! status mismatch, FX difference beyond tolerance, fee mismatch. A line may show several
 //! problems; each is reported with both sides' values. [`reconcile`] is pure;
 //! `run.rs` loads the day's records and the file.
+pub mod bench;
 pub mod cli;
 mod ours;
 mod run;
