@@ -167,6 +167,12 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         payments: usize,
     },
+    /// Time reconciling a WeChat Pay bill of N synthetic payments (facts in a fresh SQLite
+    /// store, one seeded discrepancy of every class) and print peak memory.
+    BenchReconcile {
+        #[arg(long, default_value_t = 1_000_000)]
+        payments: usize,
+    },
     /// Benchmark the audit log on a throwaway store: bulk-build a tree of N records, then
     /// time durable appends (batches of 1 and 64) and inclusion proofs at that size.
     BenchAudit {
@@ -386,6 +392,7 @@ async fn main() -> ExitCode {
             .await
         }
         Command::BenchSettle { payments } => bench_settle(payments),
+        Command::BenchReconcile { payments } => bench_reconcile(payments).await,
         Command::Audit { command } => kakehashi::audit::cli::run(command)
             .await
             .map(|out| println!("{out}")),
@@ -499,6 +506,26 @@ fn bench_settle(payments: usize) -> Result<(), String> {
         r.report_ms,
         r.csv_bytes,
         r.json_bytes,
+        r.peak_rss_kib
+            .map_or("unknown".to_owned(), |k| format!("{} MiB", k / 1024))
+    );
+    Ok(())
+}
+
+async fn bench_reconcile(payments: usize) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
+    let r = kakehashi::settlement::reconcile::bench::run(payments, dir.path()).await?;
+    println!(
+        "payments {} (facts {}): store facts {} ms, write bill {} ms ({} lines, {} bytes), \
+         reconcile {} ms; {}; peak RSS {}",
+        r.payments,
+        r.facts,
+        r.store_ms,
+        r.write_ms,
+        r.file_lines,
+        r.file_bytes,
+        r.reconcile_ms,
+        kakehashi::settlement::reconcile::bench::summary(&r.report),
         r.peak_rss_kib
             .map_or("unknown".to_owned(), |k| format!("{} MiB", k / 1024))
     );

@@ -1,8 +1,9 @@
-//! Reconciliation end to end: payments and a refund made through the switch on WeChat Pay
-//! and PayPay, each simulator's file for the day fetched over its `/_sim/recon-file`
-//! control (WeChat Pay's downloadbill, PayPay's Shift_JIS 突合ファイル), reconciled over
-//! `SettlementService.Reconcile` and with `kakehashi reconcile`: a clean file matches every
-//! line; a file with one seeded discrepancy of every class reports each, with both sides.
+//! Reconciliation end to end: payments and refunds made through the switch on each network,
+//! each simulator's file for the day fetched over its `/_sim/recon-file` control (WeChat
+//! Pay's downloadbill, PayPay's Shift_JIS 突合ファイル, LINE Pay's Payment details list,
+//! Alipay+'s Transaction Detail Report), reconciled over `SettlementService.Reconcile` and
+//! with `kakehashi reconcile`: a clean file matches every line; a file with one seeded
+//! discrepancy of every class its format can carry reports each, with both sides' values.
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::Arc;
@@ -18,6 +19,11 @@ use rust_decimal_macros::dec;
 
 mod support;
 use support::switch::{Options, TestSwitch, spawn_with};
+
+#[path = "reconcile/alipayplus.rs"]
+mod alipayplus;
+#[path = "reconcile/linepay.rs"]
+mod linepay;
 
 const OPERATOR_KEY: &str = "recon-operator-key-00001";
 
@@ -47,6 +53,22 @@ settlement_currency = "JPY"
 fee_taxable = true
 fee_rounding = "down"
 fees = [{ rate = "0.0198", from = "2020-01-01" }]
+
+[settlement.networks.linepay]
+cutoff = "24:00"
+currency = "JPY"
+settlement_currency = "JPY"
+fee_taxable = true
+fee_rounding = "down"
+fees = [{ rate = "0.0245", from = "2020-01-01" }]
+
+[settlement.networks.alipayplus]
+cutoff = "24:00"
+currency = "JPY"
+settlement_currency = "JPY"
+fee_taxable = false
+fee_rounding = "down"
+fees = [{ rate = "0.0325", from = "2020-01-01" }]
 "#;
 
 /// Every class a seed plants, in the order the simulator plants them.
@@ -60,8 +82,13 @@ const EVERY_SEED: [Discrepancy; 6] = [
 ];
 
 async fn switch() -> TestSwitch {
+    switch_with(vec!["wechatpay", "paypay"]).await
+}
+
+/// The switch with `networks`, their simulators and the settlement rules above.
+async fn switch_with(networks: Vec<&'static str>) -> TestSwitch {
     let mut options = Options {
-        networks: vec!["wechatpay", "paypay"],
+        networks,
         extra: SETTLEMENT.into(),
         ..Options::default()
     };
@@ -69,6 +96,82 @@ async fn switch() -> TestSwitch {
         .network_extra
         .insert("paypay", "http = { request_timeout_ms = 1000 }".into());
     spawn_with(options).await
+}
+
+/// The simulator's file for the day, fetched over HTTP as an integrator would (plain HTTP:
+/// only WeChat Pay's simulator speaks TLS).
+async fn fetch_file(switch: &TestSwitch, network: &str, ask: &ReconFileRequest) -> Vec<u8> {
+    let url = format!("{}/_sim/recon-file", switch.sim(network).base_url);
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .json(ask)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        answer.status().is_success(),
+        "{network}: {:?}",
+        answer.status()
+    );
+    answer.bytes().await.unwrap().to_vec()
+}
+
+/// Runs `kakehashi reconcile` on the switch's store and config for `file`, with a JSON
+/// report beside it: (exit success, stdout, the JSON report).
+fn reconcile_cli(
+    switch: &TestSwitch,
+    network: &str,
+    file: &[u8],
+) -> (bool, String, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kakehashi.toml");
+    std::fs::write(&config, &switch.config_text).unwrap();
+    let path = dir.path().join("file");
+    std::fs::write(&path, file).unwrap();
+    let json = dir.path().join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_kakehashi"))
+        .args(["reconcile", "--config"])
+        .arg(&config)
+        .args(["--network", network, "--date", &today(), "--file"])
+        .arg(&path)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let report = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        report,
+    )
+}
+
+/// Each finding carries both sides' values (one side for the missing), and the side that
+/// differs for its class.
+fn assert_both_sides(report: &pb::ReconcileResponse) {
+    use pb::ReconClass as C;
+    for finding in &report.findings {
+        let class = C::try_from(finding.class).unwrap();
+        let (ours, theirs) = (finding.ours.as_ref(), finding.theirs.as_ref());
+        match class {
+            C::MissingAtNetwork => assert!(ours.is_some() && theirs.is_none(), "{finding:?}"),
+            C::MissingAtSwitch => assert!(ours.is_none() && theirs.is_some(), "{finding:?}"),
+            _ => {
+                let (ours, theirs) = (ours.unwrap(), theirs.unwrap());
+                let differs = match class {
+                    C::AmountMismatch => ours.amount != theirs.amount,
+                    C::StatusMismatch => ours.status != theirs.status,
+                    C::FxDifference => {
+                        ours.wallet_amount != theirs.wallet_amount
+                            || ours.settlement_amount != theirs.settlement_amount
+                    }
+                    C::FeeMismatch => ours.fee != theirs.fee,
+                    _ => false,
+                };
+                assert!(differs, "{finding:?}");
+            }
+        }
+    }
 }
 
 fn today() -> String {

@@ -20,7 +20,7 @@ use super::settlement_pb as conv;
 use crate::fx::RateBook;
 use crate::settlement::cli::{SettleError, book_for, close_day};
 use crate::settlement::invoice::build_invoice;
-use crate::settlement::reconcile::{ReconcileError, reconcile_file};
+use crate::settlement::reconcile::{FxOptions, ReconcileError, reconcile_file};
 use crate::settlement::{BusinessDate, SettlementSetup};
 
 /// Longest range ListBatches reads, in days.
@@ -413,6 +413,10 @@ impl SettlementService for SettlementApi {
                 "must not be negative",
             ));
         }
+        let fx = FxOptions {
+            tolerance_minor: tolerance,
+            rounding: self.book.policy().for_network(&r.network).rounding,
+        };
         let report = reconcile_file(
             &self.pool,
             &r.network,
@@ -420,7 +424,7 @@ impl SettlementService for SettlementApi {
             self.setup.as_deref(),
             day,
             &r.file,
-            tolerance,
+            fx,
         )
         .await
         .map_err(|e| match e {

@@ -172,6 +172,7 @@ fn recon_side(s: &Side) -> pb::ReconSide {
         status: s.status.clone(),
         amount: s.amount.clone().unwrap_or_default(),
         wallet_amount: s.wallet_amount.clone().unwrap_or_default(),
+        settlement_amount: s.settlement_amount.clone().unwrap_or_default(),
         fee: s.fee.clone().unwrap_or_default(),
         network_id: s.network_id.clone().unwrap_or_default(),
     }

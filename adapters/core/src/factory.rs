@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
+use crate::recon::{ReconFormat, ReconLine};
 use crate::{AdapterError, Clock, WalletNetwork};
 
 pub trait NetworkFactory: Send + Sync {
@@ -62,6 +63,19 @@ pub trait NetworkFactory: Send + Sync {
             return Box::pin(async move { Err(refusal) });
         }
         self.spawn_simulator(options)
+    }
+
+    /// The network's daily reconciliation file format (its settlement or transaction file),
+    /// where it has one. `None` by default: a network whose file format is not written (or
+    /// that has none, like a partner speaking `WalletNetworkService`) is refused by
+    /// `kakehashi reconcile`, which lists the formats the build knows.
+    fn recon_format(&self) -> Option<ReconFormat> {
+        None
+    }
+
+    /// Parses `bytes` as this network's reconciliation file; `None` when it has no format.
+    fn parse_recon_file(&self, bytes: &[u8]) -> Option<Result<Vec<ReconLine>, String>> {
+        self.recon_format().map(|format| (format.parse)(bytes))
     }
 }
 

@@ -2,7 +2,9 @@
 //! by line, in one shape every network's parser produces ([`ReconLine`]), and what the
 //! simulators put into the files they write ([`lines_from_state`], with [`seed`]ed
 //! discrepancies for tests). Each network's file format lives in its adapter crate
-//! (`recon.rs`): a writer for its simulator and a parser for the switch.
+//! (`recon.rs`): a writer for its simulator and a parser for the switch, which the switch
+//! reaches through the adapter's [`NetworkFactory::recon_format`](crate::NetworkFactory), so
+//! no central match names the formats.
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +16,25 @@ pub const RECON_LINES_MAX: usize = 2_000_000;
 pub const RECON_FILE_BYTES_MAX: usize = 512 * 1024 * 1024;
 /// Most seeded discrepancies one file may carry.
 pub const RECON_SEEDS_MAX: usize = 1_000;
+
+/// A network's reconciliation file format: its name (for people choosing a file and for the
+/// error that lists the formats a build knows) and its strict parser. A parser refuses, never
+/// guesses: a line it cannot read is an error naming the line, and nothing panics on any
+/// input.
+#[derive(Clone, Copy)]
+pub struct ReconFormat {
+    /// e.g. "WeChat Pay downloadbill (bill_type ALL)".
+    pub name: &'static str,
+    pub parse: fn(&[u8]) -> Result<Vec<ReconLine>, String>,
+}
+
+impl std::fmt::Debug for ReconFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReconFormat")
+            .field("name", &self.name)
+            .finish()
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,6 +74,18 @@ pub struct ReconLine {
     pub rate: Option<Decimal>,
     /// The network's fee on the line, where the file says.
     pub fee: Option<Amount>,
+    /// What the network settles for the line in its settlement currency and the quote it
+    /// converted at, where the file says (Alipay+): the FX check for networks that settle in
+    /// another currency than the merchant's and report no wallet amount.
+    pub settlement: Option<ReconSettlement>,
+}
+
+/// A line's settlement figure: `amount` in the settlement currency, converted from the
+/// line's merchant amount at `quote_price` (settlement units per merchant unit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconSettlement {
+    pub amount: Amount,
+    pub quote_price: Decimal,
 }
 
 /// A discrepancy a simulator plants in a file, one line each.
@@ -67,7 +100,8 @@ pub enum Discrepancy {
     Amount,
     /// A success reported as reversed.
     Status,
-    /// The wallet amount off by one major unit of the wallet currency.
+    /// The wallet amount (or, in a file with none, the settlement amount) off by one major
+    /// unit of its currency.
     Fx,
     /// The fee off by one minor unit.
     Fee,
@@ -140,6 +174,7 @@ pub fn lines_from_state(state: &SimState, fee_rate: Option<Decimal>) -> Vec<Reco
             wallet_amount: p.wallet_amount,
             rate: None,
             fee: fee(&p.amount),
+            settlement: None,
         });
     }
     for r in &state.refunds {
@@ -156,6 +191,7 @@ pub fn lines_from_state(state: &SimState, fee_rate: Option<Decimal>) -> Vec<Reco
             wallet_amount: r.wallet_amount,
             rate: None,
             fee: None,
+            settlement: None,
         });
     }
     lines.truncate(RECON_LINES_MAX);
@@ -182,7 +218,8 @@ pub fn seed(lines: &mut Vec<ReconLine>, seeds: &[Discrepancy]) -> Result<(), Sim
                 .ok_or_else(|| SimError::Invalid("no line to copy for missing_at_switch".into()))?;
             lines.push(ReconLine {
                 payment_id: format!("pay_unknown_to_the_switch_{n}"),
-                network_id: format!("9{n:027}"),
+                // 19 digits: every network's id column takes it (LINE Pay's are u64).
+                network_id: format!("9{n:018}"),
                 kind: ReconKind::Payment,
                 refund_id: None,
                 status: ReconStatus::Succeeded,
@@ -202,12 +239,18 @@ pub fn seed(lines: &mut Vec<ReconLine>, seeds: &[Discrepancy]) -> Result<(), Sim
             }
             Discrepancy::Status => line.status = ReconStatus::Reversed,
             Discrepancy::Fx => {
-                let Some(wallet) = line.wallet_amount else {
-                    return Err(SimError::Invalid("the line has no wallet amount".into()));
-                };
-                let major = 10_i64.pow(u32::from(wallet.currency().exponent().unwrap_or(0)));
-                line.wallet_amount =
-                    Some(bump(wallet, major).map_err(|e| SimError::Invalid(e.to_string()))?);
+                let major = |a: Amount| 10_i64.pow(u32::from(a.currency().exponent().unwrap_or(0)));
+                let invalid = |e: crate::sim_control::AmountError| SimError::Invalid(e.to_string());
+                if let Some(wallet) = line.wallet_amount {
+                    line.wallet_amount = Some(bump(wallet, major(wallet)).map_err(invalid)?);
+                } else if let Some(settlement) = &mut line.settlement {
+                    let amount = settlement.amount;
+                    settlement.amount = bump(amount, major(amount)).map_err(invalid)?;
+                } else {
+                    return Err(SimError::Invalid(
+                        "the file has no wallet or settlement amount".into(),
+                    ));
+                }
             }
             Discrepancy::Fee => {
                 let Some(fee) = line.fee else {
@@ -223,4 +266,49 @@ pub fn seed(lines: &mut Vec<ReconLine>, seeds: &[Discrepancy]) -> Result<(), Sim
         lines.remove(index);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iso_currency::Currency;
+
+    fn line(settlement: bool) -> ReconLine {
+        ReconLine {
+            kind: ReconKind::Payment,
+            payment_id: "p1".into(),
+            refund_id: None,
+            network_id: "n1".into(),
+            status: ReconStatus::Succeeded,
+            amount: Amount::from_minor(1200, Currency::JPY).unwrap(),
+            wallet_amount: None,
+            rate: None,
+            fee: None,
+            settlement: settlement.then(|| ReconSettlement {
+                amount: Amount::from_minor(790, Currency::USD).unwrap(),
+                quote_price: Decimal::new(658, 5),
+            }),
+        }
+    }
+
+    #[test]
+    fn an_fx_seed_moves_the_settlement_where_there_is_no_wallet_amount() {
+        let mut lines = vec![line(true)];
+        seed(&mut lines, &[Discrepancy::Fx]).unwrap();
+        let settled = lines[0].settlement.as_ref().unwrap().amount;
+        assert_eq!(settled.minor(), 890, "one dollar more");
+        let mut bare = vec![line(false)];
+        assert!(seed(&mut bare, &[Discrepancy::Fx]).is_err());
+        assert!(seed(&mut bare, &[Discrepancy::Fee]).is_err());
+    }
+
+    #[test]
+    fn a_line_unknown_to_the_switch_has_a_19_digit_network_id() {
+        let mut lines = vec![line(false)];
+        seed(&mut lines, &[Discrepancy::MissingAtSwitch]).unwrap();
+        let added = &lines[1];
+        assert_eq!(added.network_id.len(), 19);
+        assert!(added.network_id.parse::<u64>().is_ok());
+        assert_eq!(added.payment_id, "pay_unknown_to_the_switch_0");
+    }
 }

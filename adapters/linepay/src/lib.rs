@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod config;
+pub mod recon;
 pub mod sign;
 pub mod sim;
 pub mod translate;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use kakehashi_adapter_core::recon::ReconFormat;
 use kakehashi_adapter_core::{
     AdapterError, Clock, NetworkFactory, RunningSimulator, SimulatorOptions, WalletNetwork,
 };
@@ -53,5 +55,9 @@ impl NetworkFactory for Factory {
         options: SimulatorOptions,
     ) -> BoxFuture<'static, Result<RunningSimulator, AdapterError>> {
         sim::spawn(options).boxed()
+    }
+
+    fn recon_format(&self) -> Option<ReconFormat> {
+        Some(recon::FORMAT)
     }
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use kakehashi_adapter_core::recon::ReconFormat;
 use kakehashi_adapter_core::{
     AdapterError, Clock, NetworkFactory, RunningSimulator, SimulatorOptions, WalletNetwork,
 };
@@ -56,5 +57,9 @@ impl NetworkFactory for Factory {
         options: SimulatorOptions,
     ) -> BoxFuture<'static, Result<RunningSimulator, AdapterError>> {
         sim::spawn(options).boxed()
+    }
+
+    fn recon_format(&self) -> Option<ReconFormat> {
+        Some(recon::FORMAT)
     }
 }

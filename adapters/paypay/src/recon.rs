@@ -4,9 +4,15 @@
 //! refunds carry a negative amount (payouts-jp.md §5.1, paypay.md §7). The file has no fee
 //! or FX columns: PayPay charges yen and reports fees in the portal.
 use kakehashi_adapter_core::recon::{
-    RECON_FILE_BYTES_MAX, RECON_LINES_MAX, ReconKind, ReconLine, ReconStatus,
+    RECON_FILE_BYTES_MAX, RECON_LINES_MAX, ReconFormat, ReconKind, ReconLine, ReconStatus,
 };
 use kakehashi_adapter_core::sim_control::Amount;
+
+/// The file as the switch's `kakehashi reconcile` reads it (through the adapter's factory).
+pub const FORMAT: ReconFormat = ReconFormat {
+    name: "PayPay OPA 突合ファイル (transaction_recon, Shift_JIS CSV)",
+    parse: |bytes| parse_file(bytes).map_err(|e| e.to_string()),
+};
 
 /// The header, in order (balance blocking off).
 pub const COLUMNS: [&str; 12] = [
@@ -140,6 +146,7 @@ fn parse_row(row: &str) -> Result<ReconLine, String> {
         wallet_amount: None,
         rate: None,
         fee: None,
+        settlement: None,
     })
 }
 
@@ -160,6 +167,7 @@ mod tests {
             wallet_amount: None,
             rate: None,
             fee: None,
+            settlement: None,
         };
         let refund = ReconLine {
             kind: ReconKind::Refund,

@@ -6,10 +6,16 @@
 use std::collections::HashMap;
 
 use kakehashi_adapter_core::recon::{
-    RECON_FILE_BYTES_MAX, RECON_LINES_MAX, ReconKind, ReconLine, ReconStatus,
+    RECON_FILE_BYTES_MAX, RECON_LINES_MAX, ReconFormat, ReconKind, ReconLine, ReconStatus,
 };
 use kakehashi_adapter_core::sim_control::Amount;
 use rust_decimal::Decimal;
+
+/// The bill as the switch's `kakehashi reconcile` reads it (through the adapter's factory).
+pub const FORMAT: ReconFormat = ReconFormat {
+    name: "WeChat Pay downloadbill (bill_type ALL)",
+    parse: |bytes| parse_bill(bytes).map_err(|e| e.to_string()),
+};
 
 /// The transaction header, in order.
 pub const COLUMNS: [&str; 30] = [
@@ -311,6 +317,7 @@ fn parse_row(at: &Columns, row: &str) -> Result<ReconLine, String> {
         wallet_amount,
         rate,
         fee,
+        settlement: None,
     })
 }
 
@@ -330,6 +337,7 @@ mod tests {
             wallet_amount: Some(Amount::from_minor(fen, Currency::CNY).unwrap()),
             rate: Some(Decimal::new(478, 4)),
             fee: Some(Amount::from_minor(29, Currency::JPY).unwrap()),
+            settlement: None,
         }
     }
 

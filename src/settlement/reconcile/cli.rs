@@ -3,7 +3,7 @@
 //! sides' values, and optionally written as JSON.
 use std::path::Path;
 
-use super::{Class, Finding, ReconcileError, Report, reconcile_file};
+use super::{Class, Finding, FxOptions, ReconcileError, Report, reconcile_file};
 use crate::settlement::BusinessDate;
 
 /// Largest file the command reads.
@@ -26,6 +26,15 @@ pub async fn run(
         .get(network)
         .map(|s| s.adapter_kind.clone())
         .ok_or_else(|| ReconcileError::Config(format!("the config has no [networks.{network}]")))?;
+    let fx = FxOptions {
+        tolerance_minor: fx_minor,
+        rounding: config
+            .fx
+            .policy()
+            .map_err(|e| ReconcileError::Config(format!("fx: {e}")))?
+            .for_network(network)
+            .rounding,
+    };
     let setup = match &config.settlement {
         Some(s) => Some(
             s.build()
@@ -52,7 +61,7 @@ pub async fn run(
         setup.as_ref(),
         date,
         &bytes,
-        fx_minor,
+        fx,
     )
     .await
 }
@@ -77,6 +86,9 @@ fn side_text(side: Option<&super::Side>) -> String {
     parts.extend(s.amount.clone());
     if let Some(w) = &s.wallet_amount {
         parts.push(format!("wallet {w}"));
+    }
+    if let Some(settlement) = &s.settlement_amount {
+        parts.push(format!("settlement {settlement}"));
     }
     if let Some(f) = &s.fee {
         parts.push(format!("fee {f}"));

@@ -4,8 +4,11 @@
 //! status mismatch, FX difference beyond tolerance, fee mismatch. A line may show several
 //! problems; each is reported with both sides' values. [`reconcile`] is pure;
 //! `run.rs` loads the day's records and the file.
+pub mod bench;
 pub mod cli;
+mod ours;
 mod run;
+mod settled;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,7 +21,8 @@ use serde::Serialize;
 use crate::fx::RoundingMode;
 use crate::fx::convert::minor_to_string;
 
-pub use run::{ReconcileError, parse_file, reconcile_file};
+pub use run::{FxOptions, ReconcileError, parse_file, reconcile_file};
+use settled::{expected_settlement, settlement_apart};
 
 /// What our records say of one payment that day.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +32,18 @@ pub struct OurPayment {
     pub network_txn_id: Option<String>,
     pub amount: Money,
     pub wallet_amount: Option<Money>,
+    /// What the network said it would settle for the payment, where it said (Alipay+).
+    pub settlement: Option<OurSettlement>,
     /// Captured and then reversed: nothing stays charged.
     pub reversed: bool,
+}
+
+/// The settlement quote a network attached to a payment when it was made: the settlement
+/// amount and the quote price (settlement units per merchant unit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OurSettlement {
+    pub amount: Money,
+    pub quote_price: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +57,12 @@ pub struct OurRefund {
 /// How far apart two figures may be and still match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tolerances {
-    /// Wallet amounts may differ by this many wallet minor units (a network's rounding).
+    /// Wallet (or settlement) amounts may differ by this many minor units (a network's
+    /// rounding).
     pub fx_minor: i64,
+    /// How a settlement amount we compute from the file's quote is rounded: the network's
+    /// conversion rounding.
+    pub fx_rounding: RoundingMode,
     /// The fee each merchant's lines should carry (rate and rounding), where the file has a
     /// fee column; a merchant missing here is not fee-checked.
     pub fee_rates: BTreeMap<String, Decimal>,
@@ -69,6 +87,9 @@ pub struct Side {
     pub status: String,
     pub amount: Option<String>,
     pub wallet_amount: Option<String>,
+    /// The settlement amount and the quote price it was converted at ("12.34 USD at
+    /// 0.00658"), for files that state one.
+    pub settlement_amount: Option<String>,
     pub fee: Option<String>,
     pub network_id: Option<String>,
 }
@@ -136,16 +157,21 @@ fn their_side(l: &ReconLine) -> Side {
         .into(),
         amount: Some(amount_text(&l.amount)),
         wallet_amount: l.wallet_amount.as_ref().map(amount_text),
+        settlement_amount: l
+            .settlement
+            .as_ref()
+            .map(|s| format!("{} at {}", amount_text(&s.amount), s.quote_price)),
         fee: l.fee.as_ref().map(amount_text),
         network_id: Some(l.network_id.clone()).filter(|n| !n.is_empty()),
     }
 }
 
-fn our_payment_side(p: &OurPayment, fee: Option<String>) -> Side {
+fn our_payment_side(p: &OurPayment, fee: Option<String>, settlement: Option<String>) -> Side {
     Side {
         status: if p.reversed { "reversed" } else { "succeeded" }.into(),
         amount: Some(money_text(&p.amount)),
         wallet_amount: p.wallet_amount.as_ref().map(money_text),
+        settlement_amount: settlement,
         fee,
         network_id: p.network_txn_id.clone(),
     }
@@ -156,6 +182,7 @@ fn our_refund_side(r: &OurRefund) -> Side {
         status: "succeeded".into(),
         amount: Some(money_text(&r.amount)),
         wallet_amount: None,
+        settlement_amount: None,
         fee: None,
         network_id: r.network_refund_id.clone(),
     }
@@ -224,7 +251,7 @@ pub fn reconcile(
                 kind: ReconKind::Payment,
                 payment_id: p.payment_id.clone(),
                 refund_id: None,
-                ours: Some(our_payment_side(p, None)),
+                ours: Some(our_payment_side(p, None, None)),
                 theirs: None,
             });
         }
@@ -280,12 +307,23 @@ fn compare_payment(report: &mut Report, ours: &OurPayment, line: &ReconLine, t: 
     if !same_money(&ours.amount, &line.amount) {
         problems.push(Class::AmountMismatch);
     }
-    if let (Some(our_wallet), Some(their_wallet)) = (&ours.wallet_amount, &line.wallet_amount) {
-        let apart = our_wallet.currency() != their_wallet.currency()
-            || (our_wallet.minor() - their_wallet.minor()).abs() > t.fx_minor;
-        if apart {
-            problems.push(Class::FxDifference);
+    let wallets_apart = match (&ours.wallet_amount, &line.wallet_amount) {
+        (Some(our_wallet), Some(their_wallet)) => {
+            our_wallet.currency() != their_wallet.currency()
+                || (our_wallet.minor() - their_wallet.minor()).abs() > t.fx_minor
         }
+        _ => false,
+    };
+    let expected_settlement = line
+        .settlement
+        .as_ref()
+        .map(|theirs| expected_settlement(ours, theirs, t.fx_rounding));
+    let settlement_apart = match (&expected_settlement, &line.settlement) {
+        (Some(expected), Some(theirs)) => settlement_apart(expected, theirs, t.fx_minor),
+        _ => false,
+    };
+    if wallets_apart || settlement_apart {
+        problems.push(Class::FxDifference);
     }
     if let (Some(expected), Some(fee)) = (expected_fee, &line.fee)
         && (fee.currency() != ours.amount.currency() || fee.minor() != expected)
@@ -303,13 +341,18 @@ fn compare_payment(report: &mut Report, ours: &OurPayment, line: &ReconLine, t: 
             ours.amount.currency_code()
         )
     });
+    let settlement_text = expected_settlement.map(|e| e.text());
     for class in problems {
         report.push(Finding {
             class,
             kind: ReconKind::Payment,
             payment_id: ours.payment_id.clone(),
             refund_id: None,
-            ours: Some(our_payment_side(ours, fee_text.clone())),
+            ours: Some(our_payment_side(
+                ours,
+                fee_text.clone(),
+                settlement_text.clone(),
+            )),
             theirs: Some(their_side(line)),
         });
     }

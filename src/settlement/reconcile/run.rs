@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use kakehashi_adapter_core::recon::ReconLine;
 use sqlx::AnyPool;
 
-use super::{OurPayment, OurRefund, Report, Tolerances, reconcile};
+use super::{Report, Tolerances, ours, reconcile};
 use crate::fx::RoundingMode;
-use crate::settlement::{BusinessDate, Cutoff, FactKind, SettlementSetup};
+use crate::settlement::{BusinessDate, Cutoff, SettlementSetup};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,22 +21,44 @@ pub enum ReconcileError {
     File(String),
 }
 
-/// The file's lines, by the network's adapter (its format): WeChat Pay's `downloadbill`,
-/// PayPay's 突合ファイル. Other networks' formats are not written yet.
+/// How far apart a file's converted figures may be from ours, and how ours are rounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FxOptions {
+    /// Wallet or settlement amounts may differ by this many minor units.
+    pub tolerance_minor: i64,
+    /// The network's rounding for conversions (`[fx.rounding]`), for a settlement amount we
+    /// must compute from the file's quote because the network never told us one.
+    pub rounding: RoundingMode,
+}
+
+/// The file's lines, read by the parser of the adapter the network is configured with,
+/// found among the adapters this build links (`NetworkFactory::recon_format`): adding a
+/// network with a file format edits nothing here.
 pub fn parse_file(adapter_kind: &str, bytes: &[u8]) -> Result<Vec<ReconLine>, ReconcileError> {
-    let file = |e: &dyn std::fmt::Display| ReconcileError::File(e.to_string());
-    match adapter_kind {
-        "wechatpay" => kakehashi_wechatpay::recon::parse_bill(bytes).map_err(|e| file(&e)),
-        "paypay" => kakehashi_paypay::recon::parse_file(bytes).map_err(|e| file(&e)),
-        other => Err(ReconcileError::Config(format!(
-            "no reconciliation file format for adapter `{other}` (known: wechatpay, paypay)"
-        ))),
+    let factories = crate::networks::factories();
+    let format = factories
+        .iter()
+        .find(|f| f.kind() == adapter_kind)
+        .and_then(|f| f.recon_format());
+    match format {
+        Some(format) => (format.parse)(bytes).map_err(ReconcileError::File),
+        None => {
+            let known: Vec<&str> = factories
+                .iter()
+                .filter(|f| f.recon_format().is_some())
+                .map(|f| f.kind())
+                .collect();
+            Err(ReconcileError::Config(format!(
+                "no reconciliation file format for adapter `{adapter_kind}` (known: {})",
+                known.join(", ")
+            )))
+        }
     }
 }
 
 /// Reconciles `bytes`, the network's file for `date`, against our records of that day.
 /// `setup` gives the network's cut-off and fee rates (without it: midnight JST, no fee
-/// check); `fx_minor` is the wallet-amount tolerance.
+/// check).
 pub async fn reconcile_file(
     pool: &AnyPool,
     network: &str,
@@ -44,7 +66,7 @@ pub async fn reconcile_file(
     setup: Option<&SettlementSetup>,
     date: BusinessDate,
     bytes: &[u8],
-    fx_minor: i64,
+    fx: FxOptions,
 ) -> Result<Report, ReconcileError> {
     let lines = parse_file(adapter_kind, bytes)?;
     let rules = setup.and_then(|s| s.networks.get(network));
@@ -59,45 +81,26 @@ pub async fn reconcile_file(
         cutoff.closes_at_ms(date),
     )
     .await?;
-    let mut payments: Vec<OurPayment> = Vec::new();
-    let mut refunds = Vec::new();
-    for fact in &facts {
-        match fact.kind {
-            FactKind::Payment => payments.push(OurPayment {
-                payment_id: fact.payment_id.clone(),
-                merchant_id: fact.merchant_id.clone(),
-                network_txn_id: fact.network_reference.clone(),
-                amount: fact.amount,
-                wallet_amount: fact.wallet_amount,
-                reversed: false,
-            }),
-            FactKind::Refund => refunds.push(OurRefund {
-                refund_id: fact.refund_id.clone().unwrap_or_default(),
-                payment_id: fact.payment_id.clone(),
-                network_refund_id: fact.network_reference.clone(),
-                amount: fact.amount,
-            }),
-            FactKind::Reversal => {}
-        }
-    }
-    for fact in facts.iter().filter(|f| f.kind == FactKind::Reversal) {
-        if let Some(p) = payments
-            .iter_mut()
-            .find(|p| p.payment_id == fact.payment_id)
-        {
-            p.reversed = true;
-        }
+    let (mut payments, refunds) = ours::from_facts(&facts);
+    drop(facts);
+    // Only a file that states settlement amounts needs the quotes the payments recorded.
+    if lines.iter().any(|l| l.settlement.is_some()) {
+        ours::add_settlement_quotes(pool, &mut payments).await?;
     }
     let mut fee_rates = BTreeMap::new();
     if let Some(rules) = rules {
         for p in &payments {
+            if fee_rates.contains_key(&p.merchant_id) {
+                continue;
+            }
             if let Some(rate) = rules.fees.rate_for(&p.merchant_id, date) {
                 fee_rates.insert(p.merchant_id.clone(), rate);
             }
         }
     }
     let tolerances = Tolerances {
-        fx_minor,
+        fx_minor: fx.tolerance_minor,
+        fx_rounding: fx.rounding,
         fee_rates,
         fee_rounding: rules.map_or(RoundingMode::Down, |r| r.fee_rounding),
     };

@@ -9,6 +9,7 @@ fn ours(id: &str, yen: i64, fen: i64) -> OurPayment {
         network_txn_id: Some(format!("n-{id}")),
         amount: Money::from_minor(yen, Currency::JPY).unwrap(),
         wallet_amount: Some(Money::from_minor(fen, Currency::CNY).unwrap()),
+        settlement: None,
         reversed: false,
     }
 }
@@ -37,12 +38,14 @@ fn theirs(p: &OurPayment) -> ReconLine {
             )
             .unwrap(),
         ),
+        settlement: None,
     }
 }
 
 fn tolerances() -> Tolerances {
     Tolerances {
         fx_minor: 1,
+        fx_rounding: RoundingMode::HalfUp,
         fee_rates: BTreeMap::from([("m".to_owned(), dec!(0.0245))]),
         fee_rounding: RoundingMode::Down,
     }
@@ -127,4 +130,113 @@ fn a_clean_file_matches_every_line_and_each_spoiled_line_is_named() {
         Some("48.01 CNY")
     );
     assert_eq!(report.count(Class::Matched), 2, "p0 and the refund");
+}
+
+fn settled(cents: i64, price: Decimal) -> kakehashi_adapter_core::recon::ReconSettlement {
+    kakehashi_adapter_core::recon::ReconSettlement {
+        amount: Amount::from_minor(cents, Currency::USD).unwrap(),
+        quote_price: price,
+    }
+}
+
+#[test]
+fn a_settlement_is_checked_against_our_quote_or_else_the_files_price() {
+    let mut quoted = ours("p0", 1200, 5736);
+    quoted.wallet_amount = None;
+    quoted.settlement = Some(OurSettlement {
+        amount: Money::from_minor(790, Currency::USD).unwrap(),
+        quote_price: dec!(0.00658),
+    });
+    let mut unquoted = quoted.clone();
+    unquoted.payment_id = "p1".into();
+    unquoted.settlement = None;
+    let payments = [quoted, unquoted];
+    let line = |p: &OurPayment, cents: i64, price: Decimal| ReconLine {
+        wallet_amount: None,
+        settlement: Some(settled(cents, price)),
+        ..theirs(p)
+    };
+    let classes = |file: &[ReconLine]| -> Vec<(Class, String)> {
+        let t = Tolerances {
+            fee_rates: BTreeMap::new(),
+            ..tolerances()
+        };
+        reconcile("alipayplus", "2026-12-01", &payments, &[], file, &t)
+            .findings
+            .into_iter()
+            .map(|f| (f.class, f.payment_id))
+            .collect()
+    };
+    // 1200 × 0.00658 = 7.896: 790 cents half-up, and one cent either way is tolerated.
+    let clean = [
+        line(&payments[0], 791, dec!(0.00658)),
+        line(&payments[1], 789, dec!(0.006580)),
+    ];
+    assert_eq!(classes(&clean), []);
+    let off = [
+        line(&payments[0], 792, dec!(0.00658)),
+        line(&payments[1], 792, dec!(0.00658)),
+    ];
+    assert_eq!(
+        classes(&off),
+        [
+            (Class::FxDifference, "p0".to_owned()),
+            (Class::FxDifference, "p1".to_owned())
+        ]
+    );
+    // Another price than the network quoted us is a difference even where the amount agrees.
+    let repriced = [
+        line(&payments[0], 790, dec!(0.0066)),
+        line(&payments[1], 790, dec!(0.00658)),
+    ];
+    let report = reconcile(
+        "alipayplus",
+        "2026-12-01",
+        &payments,
+        &[],
+        &repriced,
+        &tolerances(),
+    );
+    assert_eq!(report.count(Class::FxDifference), 1);
+    let finding = &report.findings[0];
+    assert_eq!(
+        finding.ours.as_ref().unwrap().settlement_amount.as_deref(),
+        Some("7.90 USD at 0.00658")
+    );
+    assert_eq!(
+        finding
+            .theirs
+            .as_ref()
+            .unwrap()
+            .settlement_amount
+            .as_deref(),
+        Some("7.90 USD at 0.0066")
+    );
+    // Settled in another currency than our quote.
+    let mut yen = line(&payments[0], 790, dec!(0.00658));
+    yen.settlement = Some(kakehashi_adapter_core::recon::ReconSettlement {
+        amount: Amount::from_minor(790, Currency::EUR).unwrap(),
+        quote_price: dec!(0.00658),
+    });
+    assert_eq!(
+        classes(&[yen, clean[1].clone()]),
+        [(Class::FxDifference, "p0".to_owned())]
+    );
+}
+
+#[test]
+fn a_file_is_read_by_its_adapters_format_and_an_adapter_without_one_is_named() {
+    let e = parse_file("grpc", b"anything").unwrap_err();
+    let text = e.to_string();
+    assert!(matches!(e, ReconcileError::Config(_)), "{text}");
+    assert!(
+        text.contains("`grpc` (known: alipayplus, linepay, paypay, wechatpay)"),
+        "{text}"
+    );
+    assert!(matches!(
+        parse_file("linepay", b"[]"),
+        Ok(lines) if lines.is_empty()
+    ));
+    let e = parse_file("alipayplus", b"not a report").unwrap_err();
+    assert!(matches!(e, ReconcileError::File(_)), "{e}");
 }

@@ -11,6 +11,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::wire::{self, Amount, PaymentReply, Quote, ResultInfo};
 
+mod recon;
 mod state;
 
 const WALLETS_MAX: usize = 10_000;

@@ -1,7 +1,8 @@
 //! Alipay+ in the shared control language. Wallet kinds are the member wallets' brands:
 //! `AlipayCN` (CNY), `AlipayHK` (HKD), `KakaoPay` (KRW), `TrueMoney` (THB), each issuing
 //! codes in its own format; `confirm_ms` is the customer confirming in the wallet app.
-//! Extra: replies signed with the wrong key, to rehearse a forged or misconfigured network.
+//! Extras: replies signed with the wrong key, to rehearse a forged or misconfigured network;
+//! the day's Transaction Detail Report (`POST /_sim/recon-file`).
 use std::sync::Arc;
 
 use axum::Router;
@@ -52,7 +53,10 @@ impl SimulatorControl for SimControl {
             merchant_qr: false,
             code_valid_ms: CODE_VALID_MS,
             fault_operations: operation_names(&OPERATIONS),
-            extras: vec!["POST /_sim/bad-reply-signatures".into()],
+            extras: vec![
+                "POST /_sim/bad-reply-signatures".into(),
+                "POST /_sim/recon-file".into(),
+            ],
         }
     }
 
@@ -93,7 +97,9 @@ impl SimulatorControl for SimControl {
 
 /// Alipay+'s extra controls, under `/_sim`.
 pub(super) fn extras() -> Router<Arc<SimControl>> {
-    Router::new().route("/bad-reply-signatures", post(bad_reply_signatures))
+    Router::new()
+        .route("/bad-reply-signatures", post(bad_reply_signatures))
+        .route("/recon-file", post(super::recon::recon_file))
 }
 
 /// `{"count": 2}`: the next two replies carry a signature the acquirer cannot verify.

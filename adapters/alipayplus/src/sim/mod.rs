@@ -6,6 +6,7 @@
 //! the cancel window (00:15 UTC+8 the next day) and fault injection.
 mod books;
 mod control;
+mod recon;
 mod routes;
 mod schema;
 
@@ -20,6 +21,7 @@ use rand::rngs::StdRng;
 use crate::sign::{Signer, Verifier, generate_pem_pair};
 
 pub use books::{Member, PaymentView};
+pub use recon::{SIM_AGREEMENT_ID, SIM_PARTICIPANT_ID};
 
 pub const SIM_CLIENT_ID: &str = "SANDBOX_KAKEHASHI_ACQP_0001";
 /// Requests whose Request-Time is further than this from the simulator's clock are refused.

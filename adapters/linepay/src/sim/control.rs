@@ -1,6 +1,7 @@
 //! LINE Pay in the shared control language. Wallets have no kinds: the balance's currency
 //! picks the region (JPY, TWD or THB channel) and with it the MyCode format. Customers never
-//! confirm in the app, there are no merchant QRs, and LINE Pay adds no extra controls.
+//! confirm in the app, and there are no merchant QRs. The one extra control is
+//! `POST /_sim/recon-file` (the day's transaction list).
 use iso_currency::Currency;
 use kakehashi_adapter_core::sim_control::{
     NewWallet, SimError, SimInfo, SimState, SimWallet, SimulatorControl, operation_names,
@@ -44,7 +45,7 @@ impl SimulatorControl for SimControl {
             merchant_qr: false,
             code_valid_ms: ONE_TIME_KEY_TTL_MS,
             fault_operations: operation_names(&OPERATIONS),
-            extras: Vec::new(),
+            extras: vec!["POST /_sim/recon-file".into()],
         }
     }
 

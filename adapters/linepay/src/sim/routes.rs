@@ -1,5 +1,6 @@
 //! The simulator's HTTP surface: LINE Pay's v4 offline paths, and the shared `/_sim/`
-//! control API (not part of LINE Pay; LINE Pay adds no extras to it).
+//! control API (not part of LINE Pay) with one extra: `POST /_sim/recon-file`, the day's
+//! transaction list as Payment details answers.
 // Early returns carry whole HTTP responses; boxing them buys nothing on a simulator.
 #![allow(clippy::result_large_err)]
 
@@ -31,7 +32,54 @@ pub(super) fn router(control: Arc<SimControl>) -> Router {
         .route(wire::DETAILS_PATH, get(details))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(Arc::clone(&control))
-        .merge(sim_control::router(control, Router::new()))
+        .merge(sim_control::router(
+            control,
+            Router::new().route("/recon-file", post(recon_file)),
+        ))
+}
+
+/// `POST /_sim/recon-file` `{"date": "2026-12-01", "seeds": ["status"]}`: the day's list,
+/// a JSON array of Payment details answers (`crate::recon`).
+async fn recon_file(
+    State(sim): Sim,
+    sim_control::ControlBody(body): sim_control::ControlBody<
+        kakehashi_adapter_core::recon::ReconFileRequest,
+    >,
+) -> Result<Response, sim_control::SimError> {
+    let bytes = sim.recon_file(&body)?;
+    let name = crate::recon::file_name(super::SIM_CHANNEL_ID, &body.compact_date()?);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+impl SimControl {
+    /// The day's list with `request.seeds` planted. The list has no fee or FX columns (a
+    /// channel charges its own currency), so `fee` and `fx` seeds are refused. It lists
+    /// every channel's transactions, each in its currency.
+    pub fn recon_file(
+        &self,
+        request: &kakehashi_adapter_core::recon::ReconFileRequest,
+    ) -> Result<Vec<u8>, sim_control::SimError> {
+        use kakehashi_adapter_core::recon;
+        use kakehashi_adapter_core::sim_control::SimulatorControl;
+        request.compact_date()?;
+        let mut lines = recon::lines_from_state(&self.state(), None);
+        for line in &mut lines {
+            line.wallet_amount = None;
+        }
+        recon::seed(&mut lines, &request.seeds)?;
+        crate::recon::write_file(&request.date, &lines)
+            .map_err(|e| sim_control::SimError::Invalid(format!("the list: {e}")))
+    }
 }
 
 fn envelope((code, message, info): Answer) -> Response {

@@ -1,7 +1,8 @@
 //! PayPay in the shared control language. Wallets hold yen and have no kinds; codes are
 //! the Kakehashi extension's 24-digit customer codes; the customer at a shown dynamic QR
 //! finds it by its payload (`https://qr.paypay.ne.jp/<codeId>` or the deep link) or by its
-//! `codeId`, as a phone would, never by the merchant's payment id. No extra controls.
+//! `codeId`, as a phone would, never by the merchant's payment id. One extra control: the
+//! day's 突合ファイル (`POST /_sim/recon-file`).
 use iso_currency::Currency;
 use kakehashi_adapter_core::sim_control::{
     NewWallet, SimError, SimInfo, SimState, SimWallet, SimulatorControl, operation_names,
@@ -51,7 +52,7 @@ impl SimulatorControl for SimControl {
             merchant_qr: true,
             code_valid_ms: CUSTOMER_CODE_VALID_MS,
             fault_operations: operation_names(&OPERATIONS),
-            extras: Vec::new(),
+            extras: vec!["POST /_sim/recon-file".into()],
         }
     }
 

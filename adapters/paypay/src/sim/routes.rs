@@ -1,5 +1,5 @@
 //! The simulator's HTTP surface: PayPay OPA paths, the Kakehashi extension's scan path, and
-//! the shared `/_sim/` control API (PayPay adds no extras to it). A path PayPay has no API
+//! the shared `/_sim/` control API with PayPay's one extra, `POST /_sim/recon-file`. A path PayPay has no API
 //! for is answered `404 NOT_FOUND "no such API"`, as an independent implementation of
 //! PayPay's published API answered it (PayPay documents no such reply).
 // Early returns carry whole HTTP responses; boxing them buys nothing on a simulator.

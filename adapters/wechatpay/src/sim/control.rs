@@ -51,6 +51,7 @@ impl SimulatorControl for SimControl {
                 "POST /_sim/refund-pool",
                 "POST /_sim/reverse-window",
                 "POST /_sim/sub-merchants",
+                "POST /_sim/recon-file",
             ]
             .map(str::to_owned)
             .to_vec(),
