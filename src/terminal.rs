@@ -86,9 +86,11 @@ impl Terminal {
             .ok_or_else(|| tonic::Status::internal("reply without payment"))
     }
 
-    /// An indicative `wallet_currency` amount for `value currency` on `network`.
+    /// An indicative `wallet_currency` amount for `value currency` on `network`, issued
+    /// under `key` (a retry with the same key gets the same quote).
     pub async fn quote(
         &mut self,
+        key: &str,
         value: &str,
         currency: &str,
         network: &str,
@@ -98,6 +100,7 @@ impl Terminal {
             amount: Some(money(value, currency)),
             network: network.to_owned(),
             wallet_currency: wallet_currency.to_owned(),
+            idempotency_key: key.to_owned(),
         });
         let reply = self.client.quote(request).await?.into_inner();
         reply

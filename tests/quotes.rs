@@ -1,6 +1,8 @@
 //! FX quotes over gRPC: a yen price quoted in yuan at our rate plus WeChat Pay's markup,
 //! paid with the quote named, the payment keeping our quote and the difference from the rate
-//! WeChat Pay applied; and every quote `Pay` cannot use refused with its reason.
+//! WeChat Pay applied; a quote replayed by its idempotency key and the key refused for
+//! another quote (SQLite and PostgreSQL); and every quote `Pay` cannot use refused with its
+//! reason.
 use std::sync::Arc;
 
 use iso_currency::Currency;
@@ -94,7 +96,10 @@ async fn quoted_payment(switch: TestSwitch) {
     sim.add_wallet(&yuan_wallet("li")).unwrap();
     let mut till = switch.terminal().await;
 
-    let quote = till.quote("1200", "JPY", "wechatpay", "CNY").await.unwrap();
+    let quote = till
+        .quote("qk-1", "1200", "JPY", "wechatpay", "CNY")
+        .await
+        .unwrap();
     // 0.0465 × 1.02 = 0.04743; 1200 × 0.04743 = 56.916 → half-up → 56.92.
     assert_eq!(quote.rate, "0.04743");
     assert_eq!(quote.rate_market, "0.0465");
@@ -150,12 +155,118 @@ async fn quoted_payment(switch: TestSwitch) {
         .unwrap();
     assert_eq!(again.payment_id, paid.payment_id);
     // The same key with another quote is another request.
-    let other = till.quote("1200", "JPY", "wechatpay", "CNY").await.unwrap();
+    let other = till
+        .quote("qk-2", "1200", "JPY", "wechatpay", "CNY")
+        .await
+        .unwrap();
     let status = till
         .pay_request(pay("fx-1", "1200", &code, &other.quote_id))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+}
+
+#[tokio::test]
+async fn a_quote_is_replayed_by_its_idempotency_key() {
+    let dir = tempfile::tempdir().unwrap();
+    quote_replays(switch(&dir).await).await;
+}
+
+#[tokio::test]
+async fn a_quote_is_replayed_by_its_idempotency_key_on_postgresql() {
+    let Some(url) = support::postgres::fresh_database("quote_keys").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    quote_replays(switch_on(&dir, Some(url)).await).await;
+}
+
+async fn quote_replays(mut switch: TestSwitch) {
+    let mut till = switch.terminal().await;
+    let first = till
+        .quote("lunch-1", "1200", "JPY", "wechatpay", "CNY")
+        .await
+        .unwrap();
+    // A retry after a lost answer: the stored quote, id, amounts and expiry alike.
+    let again = till
+        .quote("lunch-1", "1200", "JPY", "wechatpay", "CNY")
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    // Two at once with a new key: one quote, both answered with it.
+    let mut other_till = switch.terminal().await;
+    let (a, b) = tokio::join!(
+        till.quote("lunch-race", "900", "JPY", "wechatpay", "CNY"),
+        other_till.quote("lunch-race", "900", "JPY", "wechatpay", "CNY"),
+    );
+    assert_eq!(a.unwrap(), b.unwrap());
+    // A new key is a new quote.
+    let second = till
+        .quote("lunch-2", "1200", "JPY", "wechatpay", "CNY")
+        .await
+        .unwrap();
+    assert_ne!(second.quote_id, first.quote_id);
+
+    // The key with anything else priced differently is refused, before any rate is looked
+    // for (HKD has none), and stores nothing.
+    for (value, network, wallet) in [
+        ("1300", "wechatpay", "CNY"),
+        ("1200", "alipayplus", "CNY"),
+        ("1200", "wechatpay", "HKD"),
+    ] {
+        let status = till
+            .quote("lunch-1", value, "JPY", network, wallet)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+        let info = status.get_details_error_info().unwrap();
+        assert_eq!(info.reason, "IDEMPOTENCY_CONFLICT");
+        assert_eq!(info.domain, "kakehashi.v1");
+        assert_eq!(
+            info.metadata.get("field").map(String::as_str),
+            Some("idempotency_key")
+        );
+    }
+
+    // Durable: after a restart the key still answers the first quote.
+    switch.crash().await;
+    switch.restart().await;
+    let mut till = switch.terminal().await;
+    let after = till
+        .quote("lunch-1", "1200", "JPY", "wechatpay", "CNY")
+        .await
+        .unwrap();
+    assert_eq!(after, first);
+
+    // Keys are the merchant's own: another merchant's same key is its own quote.
+    let mut osaka = switch.terminal_with_key(OTHER_TILL_KEY).await;
+    let theirs = osaka
+        .quote("lunch-1", "1200", "JPY", "wechatpay", "CNY")
+        .await
+        .unwrap();
+    assert_ne!(theirs.quote_id, first.quote_id);
+
+    // The key is required and has Pay's shape.
+    let long = "k".repeat(65);
+    for key in ["", "has space", long.as_str()] {
+        let status = till
+            .quote(key, "1200", "JPY", "wechatpay", "CNY")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (status.code(), reason(&status).as_str()),
+            (Code::InvalidArgument, "IDEMPOTENCY_KEY_FORMAT"),
+            "{key:?}"
+        );
+        let fields: Vec<String> = status
+            .get_details_bad_request()
+            .unwrap()
+            .field_violations
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(fields, ["idempotency_key"]);
+    }
 }
 
 #[tokio::test]
@@ -165,7 +276,10 @@ async fn a_quote_pay_cannot_use_is_refused_with_its_reason() {
     let sim = wechat(&switch);
     sim.add_wallet(&yuan_wallet("wang")).unwrap();
     let mut till = switch.terminal().await;
-    let quote = till.quote("1200", "JPY", "wechatpay", "CNY").await.unwrap();
+    let quote = till
+        .quote("qk-3", "1200", "JPY", "wechatpay", "CNY")
+        .await
+        .unwrap();
     let code = sim.issue_code("wang").unwrap();
 
     // Malformed and unknown ids name no quote: INVALID_ARGUMENT, field quote_id.
@@ -192,7 +306,7 @@ async fn a_quote_pay_cannot_use_is_refused_with_its_reason() {
     // Another merchant's quote is as unknown as one never issued.
     let mut osaka = switch.terminal_with_key(OTHER_TILL_KEY).await;
     let theirs = osaka
-        .quote("1200", "JPY", "wechatpay", "CNY")
+        .quote("qk-4", "1200", "JPY", "wechatpay", "CNY")
         .await
         .unwrap();
     let status = till
@@ -215,7 +329,7 @@ async fn a_quote_pay_cannot_use_is_refused_with_its_reason() {
         "{status:?}"
     );
     let alipay = till
-        .quote("1200", "JPY", "alipayplus", "CNY")
+        .quote("qk-5", "1200", "JPY", "alipayplus", "CNY")
         .await
         .unwrap();
     let status = till
@@ -261,7 +375,7 @@ async fn a_quote_pay_cannot_use_is_refused_with_its_reason() {
 
     // Quote itself: no rate for the pair, an unknown wallet currency, an unknown network.
     let status = till
-        .quote("1200", "JPY", "wechatpay", "KRW")
+        .quote("qk-6", "1200", "JPY", "wechatpay", "KRW")
         .await
         .unwrap_err();
     assert_eq!(
@@ -269,7 +383,7 @@ async fn a_quote_pay_cannot_use_is_refused_with_its_reason() {
         (Code::FailedPrecondition, "RATE_UNAVAILABLE")
     );
     let status = till
-        .quote("1200", "JPY", "wechatpay", "XYZ")
+        .quote("qk-7", "1200", "JPY", "wechatpay", "XYZ")
         .await
         .unwrap_err();
     assert_eq!(
@@ -277,7 +391,7 @@ async fn a_quote_pay_cannot_use_is_refused_with_its_reason() {
         (Code::InvalidArgument, "CURRENCY_UNKNOWN")
     );
     let status = till
-        .quote("1200.5", "JPY", "nope", "CNY")
+        .quote("qk-8", "1200.5", "JPY", "nope", "CNY")
         .await
         .unwrap_err();
     let fields: Vec<String> = status
@@ -292,7 +406,10 @@ async fn a_quote_pay_cannot_use_is_refused_with_its_reason() {
         ["amount.value"],
         "the network is checked after the amount parses"
     );
-    let status = till.quote("1200", "JPY", "nope", "CNY").await.unwrap_err();
+    let status = till
+        .quote("qk-9", "1200", "JPY", "nope", "CNY")
+        .await
+        .unwrap_err();
     assert_eq!(
         (status.code(), reason(&status).as_str()),
         (Code::InvalidArgument, "NETWORK_UNKNOWN")
@@ -320,7 +437,10 @@ async fn a_merchant_presented_qr_keeps_its_quote_and_refuses_another_networks() 
         switch_code: false,
     };
     // No markup is configured for PayPay: the market rate, 1500 × 0.0465 = 69.75.
-    let quote = till.quote("1500", "JPY", "paypay", "CNY").await.unwrap();
+    let quote = till
+        .quote("qk-10", "1500", "JPY", "paypay", "CNY")
+        .await
+        .unwrap();
     assert_eq!(quote.wallet_amount, Some(money("69.75", "CNY")));
     let shown = till
         .create_qr_request(qr("mpm-1", &quote.quote_id))
@@ -334,7 +454,10 @@ async fn a_merchant_presented_qr_keeps_its_quote_and_refuses_another_networks() 
     assert_eq!(shown.quote.as_ref(), Some(&quote));
     assert_eq!(till.get("mpm-1").await.unwrap().quote, Some(quote));
 
-    let wechat = till.quote("1500", "JPY", "wechatpay", "CNY").await.unwrap();
+    let wechat = till
+        .quote("qk-11", "1500", "JPY", "wechatpay", "CNY")
+        .await
+        .unwrap();
     let status = till
         .create_qr_request(qr("mpm-2", &wechat.quote_id))
         .await

@@ -165,12 +165,18 @@ impl TryFrom<pb::QuoteRequest> for QuoteCommand {
         let amount = money(&mut v, "amount", r.amount.as_ref());
         let network = v.check(network(&r.network));
         let wallet_currency = v.check(wallet_currency(&r.wallet_currency));
-        let (Some(amount), Some(network), Some(wallet_currency)) =
-            (amount, network, wallet_currency)
+        let idempotency_key = v.check(key(
+            "idempotency_key",
+            Reason::IdempotencyKeyFormat,
+            &r.idempotency_key,
+        ));
+        let (Some(amount), Some(network), Some(wallet_currency), Some(idempotency_key)) =
+            (amount, network, wallet_currency, idempotency_key)
         else {
             return Err(v.into_status());
         };
         Ok(Self {
+            idempotency_key,
             amount,
             network,
             wallet_currency,

@@ -69,12 +69,14 @@ pub enum Reason {
     QuoteExpired,
     QuoteMismatch,
     RateUnavailable,
+    /// INVALID_ARGUMENT: Quote's key (added later; listed last).
+    IdempotencyKeyFormat,
 }
 
 // === impl Reason ===
 
 impl Reason {
-    pub const ALL: [Reason; 43] = [
+    pub const ALL: [Reason; 44] = [
         Reason::OrderIdFormat,
         Reason::RefundIdFormat,
         Reason::RefundIdReserved,
@@ -118,6 +120,7 @@ impl Reason {
         Reason::QuoteExpired,
         Reason::QuoteMismatch,
         Reason::RateUnavailable,
+        Reason::IdempotencyKeyFormat,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -165,6 +168,7 @@ impl Reason {
             Reason::QuoteExpired => "QUOTE_EXPIRED",
             Reason::QuoteMismatch => "QUOTE_MISMATCH",
             Reason::RateUnavailable => "RATE_UNAVAILABLE",
+            Reason::IdempotencyKeyFormat => "IDEMPOTENCY_KEY_FORMAT",
         }
     }
 
@@ -187,7 +191,8 @@ impl Reason {
             | R::TextFormat
             | R::NetworkUnknown
             | R::MessageMalformed
-            | R::QuoteUnknown => Code::InvalidArgument,
+            | R::QuoteUnknown
+            | R::IdempotencyKeyFormat => Code::InvalidArgument,
             R::MessageTooLarge => Code::ResourceExhausted,
             R::ApiKeyMissing | R::ApiKeyInvalid => Code::Unauthenticated,
             R::NetworkNotEnabled

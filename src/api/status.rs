@@ -162,6 +162,9 @@ impl From<PayError> for Status {
             PayError::RefundIdReused(_) => {
                 Refusal::new(R::IdempotencyConflict, message).meta("field", "refund_id")
             }
+            PayError::QuoteKeyReused(_) => {
+                Refusal::new(R::IdempotencyConflict, message).meta("field", "idempotency_key")
+            }
             PayError::UnroutableCode(why) => {
                 let reason = match why {
                     IdentifyError::Unknown => R::CodeUnroutable,

@@ -24,6 +24,8 @@ pub struct PayCommand {
 /// Ask for an indicative wallet-currency amount.
 #[derive(Debug, Clone)]
 pub struct QuoteCommand {
+    /// The client's key: a replay answers the quote stored under it.
+    pub idempotency_key: ClientKey,
     pub amount: Money,
     pub network: String,
     pub wallet_currency: iso_currency::Currency,
@@ -111,6 +113,19 @@ impl MerchantQrCommand {
             parts.extend(["quote", quote_id.as_str()]);
         }
         content_hash(&parts)
+    }
+}
+
+impl QuoteCommand {
+    /// Over everything that prices the quote; the key itself is what it is stored under.
+    pub fn content_hash(&self) -> String {
+        content_hash(&[
+            "quote",
+            &self.amount.value_string(),
+            self.amount.currency_code(),
+            &self.network,
+            self.wallet_currency.code(),
+        ])
     }
 }
 

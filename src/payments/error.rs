@@ -13,6 +13,8 @@ pub enum PayError {
     OrderIdReused(String),
     #[error("refund_id `{0}` was already used for a different refund")]
     RefundIdReused(String),
+    #[error("idempotency_key `{0}` was already used for a different quote")]
+    QuoteKeyReused(String),
     /// No network, or more than one, claims the code.
     #[error("code not accepted: {0}")]
     UnroutableCode(IdentifyError),

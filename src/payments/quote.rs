@@ -42,9 +42,14 @@ pub enum QuoteRefusal {
 // === impl Payments ===
 
 impl Payments {
-    /// Issues a quote for the caller's merchant and stores it before answering, so the `Pay`
-    /// naming it finds it on any replica.
+    /// Issues a quote for the caller's merchant and stores it under the client's key before
+    /// answering, so the `Pay` naming it finds it on any replica and a retry of the request
+    /// gets the same quote back (as `Pay` replays by `merchant_order_id`).
     pub async fn quote(&self, caller: &Caller, cmd: QuoteCommand) -> Result<Quote, PayError> {
+        let request_hash = cmd.content_hash();
+        if let Some(quote) = self.quote_replay(caller, &cmd, &request_hash).await? {
+            return Ok(quote);
+        }
         if self.inner.networks.get(&cmd.network).is_none() {
             return Err(PayError::UnknownNetwork(cmd.network.clone()));
         }
@@ -57,7 +62,11 @@ impl Payments {
         let pair = Pair::new(cmd.amount.currency(), cmd.wallet_currency).map_err(rate_error)?;
         let mut book = self.inner.fx.clone();
         let mut tx = self.inner.store.begin().await?;
-        for rate in crate::fx::sql::rates_for_pair_at(&mut *tx, pair, now).await? {
+        let stored_rates = crate::fx::sql::rates_for_pair_at(&mut *tx, pair, now).await?;
+        tx.rollback()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        for rate in stored_rates {
             book.add(rate).map_err(rate_error)?;
         }
         let quote = crate::fx::quote(
@@ -68,8 +77,26 @@ impl Payments {
             now,
         )
         .map_err(rate_error)?;
-        crate::fx::sql::insert_merchant_quote(&mut *tx, &caller.merchant_id, &quote).await?;
+        // A transaction of its own that only writes: on SQLite a read followed by a write in
+        // one transaction cannot wait for a concurrent writer (the lock upgrade fails at once),
+        // and two requests under one key are exactly that race.
+        let mut tx = self.inner.store.begin().await?;
+        let stored = crate::fx::sql::insert_keyed_quote(
+            &mut *tx,
+            &caller.merchant_id,
+            cmd.idempotency_key.as_str(),
+            &request_hash,
+            &quote,
+        )
+        .await?;
         tx.commit().await.map_err(crate::store::StoreError::from)?;
+        if !stored {
+            // Another request with the key was stored first: answer as its replay would.
+            return self
+                .quote_replay(caller, &cmd, &request_hash)
+                .await?
+                .ok_or_else(|| PayError::Internal("a keyed quote vanished".into()));
+        }
         tracing::info!(
             quote_id = %quote.quote_id,
             merchant_id = %caller.merchant_id,
@@ -79,6 +106,31 @@ impl Payments {
             "Quote issued"
         );
         Ok(quote)
+    }
+
+    /// The quote stored under the request's key: the same request gets it back (however long
+    /// ago, expired or not), another under the key is refused.
+    async fn quote_replay(
+        &self,
+        caller: &Caller,
+        cmd: &QuoteCommand,
+        request_hash: &str,
+    ) -> Result<Option<Quote>, PayError> {
+        let mut tx = self.inner.store.begin().await?;
+        let keyed = crate::fx::sql::quote_by_key(
+            &mut *tx,
+            &caller.merchant_id,
+            cmd.idempotency_key.as_str(),
+        )
+        .await?;
+        tx.rollback()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        match keyed {
+            None => Ok(None),
+            Some(k) if k.request_hash == request_hash => Ok(Some(k.quote)),
+            Some(_) => Err(PayError::QuoteKeyReused(cmd.idempotency_key.to_string())),
+        }
     }
 
     /// The quote `quote_id` if it may price this payment: the caller's merchant's, for the

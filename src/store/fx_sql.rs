@@ -1,4 +1,4 @@
-//! Rates and quotes in SQL (migrations 0005 and 0007). Each function takes any executor, so it runs
+//! Rates and quotes in SQL (migrations 0005, 0007 and 0008). Each function takes any executor, so it runs
 //! on the pool or inside the caller's transaction (`&mut *tx`), as the write path needs.
 use std::str::FromStr;
 
@@ -145,6 +145,88 @@ where
     .execute(executor)
     .await?;
     Ok(())
+}
+
+/// A quote `Quote` stored under the client's idempotency key, with the hash of the request
+/// that made it, so a replay can be told from another request under the same key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedQuote {
+    pub request_hash: String,
+    pub quote: Quote,
+}
+
+/// Stores a quote given to `merchant_id` under its idempotency key. `false`: the merchant
+/// already has a quote under that key (a concurrent request won); nothing is written and
+/// the caller answers as a replay would, from [`quote_by_key`].
+pub async fn insert_keyed_quote<'e, E>(
+    executor: E,
+    merchant_id: &str,
+    idempotency_key: &str,
+    request_hash: &str,
+    quote: &Quote,
+) -> Result<bool, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let done = sqlx::query(
+        "INSERT INTO fx_quotes (quote_id, network, pair, rate_market, rate_source, markup, \
+         rate_quoted, merchant_value, merchant_currency, wallet_value, wallet_currency, rounding, \
+         created_at_ms, expires_at_ms, merchant_id, idempotency_key, request_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         ON CONFLICT (merchant_id, idempotency_key) DO NOTHING",
+    )
+    .bind(&quote.quote_id)
+    .bind(&quote.network)
+    .bind(quote.pair.to_string())
+    .bind(quote.rate_market.to_string())
+    .bind(quote.rate_source.as_str())
+    .bind(quote.markup.to_string())
+    .bind(quote.rate_quoted.to_string())
+    .bind(quote.merchant_amount.value_string())
+    .bind(quote.merchant_amount.currency_code())
+    .bind(quote.wallet_amount.value_string())
+    .bind(quote.wallet_amount.currency_code())
+    .bind(quote.rounding.name())
+    .bind(quote.created_at_ms)
+    .bind(quote.expires_at_ms)
+    .bind(merchant_id)
+    .bind(idempotency_key)
+    .bind(request_hash)
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The quote `merchant_id` was given under `idempotency_key`, if any.
+pub async fn quote_by_key<'e, E>(
+    executor: E,
+    merchant_id: &str,
+    idempotency_key: &str,
+) -> Result<Option<KeyedQuote>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(
+        "SELECT quote_id, network, pair, rate_market, rate_source, markup, rate_quoted, \
+         merchant_value, merchant_currency, wallet_value, wallet_currency, rounding, \
+         created_at_ms, expires_at_ms, request_hash FROM fx_quotes \
+         WHERE merchant_id = $1 AND idempotency_key = $2",
+    )
+    .bind(merchant_id)
+    .bind(idempotency_key)
+    .fetch_optional(executor)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let request_hash: Option<String> = row.try_get("request_hash")?;
+    Ok(Some(KeyedQuote {
+        request_hash: request_hash.ok_or_else(|| StoreError::Corrupt {
+            table: TABLE_QUOTES,
+            detail: format!("quote under key {idempotency_key} without its request hash"),
+        })?,
+        quote: quote_from_row(&row)?,
+    }))
 }
 
 /// The quote `quote_id` if it was given to `merchant_id`: another merchant's quote is as

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/0005_money.sql")),
     (6, include_str!("migrations/0006_partner_gateway.sql")),
     (7, include_str!("migrations/0007_quotes.sql")),
+    (8, include_str!("migrations/0008_quote_keys.sql")),
 ];
 
 pub async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
