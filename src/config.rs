@@ -509,6 +509,21 @@ fn valid_instance_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '.' || c == '-'
 }
 
+/// Lays `overlay` over `base`, table into table, so a harness that shortens a simulator's
+/// `http.request_timeout_ms` keeps the `http.version` the simulator asked for.
+pub fn overlay_table(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(over)) => {
+                overlay_table(inner, over)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
 pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
@@ -569,6 +584,22 @@ impl NetworkSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlay_merges_nested_tables_and_replaces_values() {
+        let mut base: toml::Table = "a = 1\nhttp = { version = \"http2\", request_timeout_ms = 5 }"
+            .parse()
+            .expect("base");
+        let over: toml::Table = "a = 2\nb = 3\nhttp = { request_timeout_ms = 600 }"
+            .parse()
+            .expect("overlay");
+        overlay_table(&mut base, over);
+        let expected: toml::Table =
+            "a = 2\nb = 3\nhttp = { version = \"http2\", request_timeout_ms = 600 }"
+                .parse()
+                .expect("expected");
+        assert_eq!(base, expected);
+    }
 
     const EXAMPLE: &str = include_str!("../deploy/kakehashi.example.toml");
 

@@ -240,9 +240,7 @@ api_key = "{TILL_KEY}"
     );
     for (kind, sim) in sims {
         let mut table = sim.adapter_config.clone();
-        for (key, value) in script::network_overrides(kind) {
-            table.insert(key, value);
-        }
+        crate::config::overlay_table(&mut table, script::network_overrides(kind));
         let mut networks = toml::Table::new();
         networks.insert(kind.clone(), toml::Value::Table(table));
         let mut wrapper = toml::Table::new();

@@ -12,12 +12,8 @@ use super::Shift;
 
 /// Config the demo adds to each network's simulator table: short timeouts and deadlines,
 /// so the shift's timeout scenarios resolve in seconds rather than minutes.
-pub fn network_overrides(kind: &str) -> Vec<(String, toml::Value)> {
-    let table = |text: &str| -> Vec<(String, toml::Value)> {
-        text.parse::<toml::Table>()
-            .map(|t| t.into_iter().collect())
-            .unwrap_or_default()
-    };
+pub fn network_overrides(kind: &str) -> toml::Table {
+    let table = |text: &str| -> toml::Table { text.parse::<toml::Table>().unwrap_or_default() };
     match kind {
         "linepay" => table(
             "pay_timeout_ms = 1000\nhttp = { request_timeout_ms = 1000 }\n\
@@ -35,7 +31,7 @@ pub fn network_overrides(kind: &str) -> Vec<(String, toml::Value)> {
             "http = { request_timeout_ms = 1500 }\n\
              timing = { payment_deadline_ms = 5000, query_first_delay_ms = 300, query_interval_ms = 300 }",
         ),
-        _ => Vec::new(),
+        _ => toml::Table::new(),
     }
 }
 

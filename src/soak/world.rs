@@ -292,7 +292,7 @@ api_key = "{TILL_KEY}"
     for (kind, sim) in sims {
         let mut table = sim.running.adapter_config.clone();
         if let Ok(extra) = network_overrides(kind).parse::<toml::Table>() {
-            table.extend(extra);
+            crate::config::overlay_table(&mut table, extra);
         }
         let mut networks = toml::Table::new();
         networks.insert((*kind).to_owned(), toml::Value::Table(table));

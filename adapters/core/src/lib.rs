@@ -17,6 +17,7 @@ pub mod outcome;
 pub mod recon;
 pub mod request;
 pub mod sim_control;
+pub mod sim_server;
 pub mod simkit;
 pub mod wiretap;
 
@@ -24,7 +25,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use code::{CodePattern, PaymentCode, PaymentCodeError, mask};
 pub use config_error::describe_toml_error;
 pub use factory::{NetworkFactory, RunningSimulator, SimulatorOptions};
-pub use http::{HttpSettings, RESPONSE_BYTES_MAX, read_body_limited};
+pub use http::{HttpSettings, HttpVersion, RESPONSE_BYTES_MAX, read_body_limited};
+pub use sim_server::serve_simulator;
 pub use money::{Money, MoneyError};
 pub use network::{Capabilities, NetworkProfile, Timing, WalletNetwork};
 pub use outcome::{

@@ -125,11 +125,7 @@ pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, Adapte
         .local_addr()
         .map_err(|e| AdapterError::Simulator(e.to_string()))?;
     let app = routes::router(Arc::clone(&control));
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "Alipay+ simulator stopped");
-        }
-    });
+    let task = tokio::spawn(kakehashi_adapter_core::serve_simulator(listener, app));
     let base_url = format!("http://{addr}");
     let mut adapter_config = toml::Table::new();
     adapter_config.insert("base_url".into(), base_url.clone().into());
@@ -147,6 +143,7 @@ pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, Adapte
         })
         .collect();
     adapter_config.insert("wallets".into(), toml::Value::Array(wallets));
+    kakehashi_adapter_core::sim_server::speak_http2(&mut adapter_config);
     Ok(RunningSimulator {
         addr,
         base_url,

@@ -208,6 +208,7 @@ pub fn adapter_config(base_url: &str, channel: &Channel) -> toml::Table {
             toml::Value::Array(vec![toml::Value::Table(row)]),
         );
     }
+    kakehashi_adapter_core::sim_server::speak_http2(&mut config);
     config
 }
 
@@ -221,11 +222,7 @@ pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, Adapte
         .local_addr()
         .map_err(|e| AdapterError::Simulator(e.to_string()))?;
     let app = routes::router(Arc::clone(&control));
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "LINE Pay simulator stopped");
-        }
-    });
+    let task = tokio::spawn(kakehashi_adapter_core::serve_simulator(listener, app));
     let base_url = format!("http://{addr}");
     let default_channel = control
         .channels

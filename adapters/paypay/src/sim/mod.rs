@@ -125,16 +125,13 @@ pub async fn spawn(options: SimulatorOptions) -> Result<RunningSimulator, Adapte
         .local_addr()
         .map_err(|e| AdapterError::Simulator(e.to_string()))?;
     let app = routes::router(Arc::clone(&control));
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "PayPay simulator stopped");
-        }
-    });
+    let task = tokio::spawn(kakehashi_adapter_core::serve_simulator(listener, app));
     let base_url = format!("http://{addr}");
     let mut adapter_config = toml::Table::new();
     adapter_config.insert("base_url".into(), base_url.clone().into());
     adapter_config.insert("api_key".into(), control.api_key.clone().into());
     adapter_config.insert("api_secret".into(), control.api_secret.clone().into());
+    kakehashi_adapter_core::sim_server::speak_http2(&mut adapter_config);
     Ok(RunningSimulator {
         addr,
         base_url,
