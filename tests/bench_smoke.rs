@@ -145,10 +145,11 @@ async fn a_short_hold_keeps_every_payment_in_flight_and_measures_the_switch() {
     let report = kakehashi::bench::hold::run(held, 8, Some(&exe))
         .await
         .expect("hold runs");
-    // Every Pay came back AUTHORIZING: its payment is held at the network, each on a
-    // connection of its own (HTTP/1.1), so the switch's open files grew by about as many.
+    // Every Pay came back AUTHORIZING: its payment is held at the network. The simulator's
+    // table asks for HTTP/2, so the held calls are streams on one connection and the
+    // switch's open files did not grow with them (over HTTP/1.1 each held its own).
     assert_eq!((report.held, report.errors), (held, 0), "{report}");
-    assert!(report.held_fds >= report.idle_fds + held / 2, "{report}");
+    assert!(report.held_fds < report.idle_fds + held / 4, "{report}");
     assert!(
         report.idle_rss_kib > 0 && report.held_rss_kib > 0,
         "{report}"

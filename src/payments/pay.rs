@@ -14,6 +14,11 @@ use crate::domain::{
 use crate::networks::Network;
 use crate::routing::rules::CodeRoute;
 
+/// Bound on the state a payment's driver task holds while it waits on the network (2.7 KB
+/// in a release build): every payment in flight holds one, so with ten thousand in flight
+/// a few KB more each is tens of MB. Checked in debug builds, where futures are larger.
+const DRIVER_FUTURE_BYTES_MAX: usize = 8 * 1024;
+
 /// What is needed to store a new payment, before it has an id.
 pub(super) struct NewPayment<'a> {
     pub(super) caller: &'a Caller,
@@ -99,13 +104,17 @@ impl Payments {
         let code = cmd.code;
         let payment_id = payment.payment_id.clone();
         // The driver's spans (network.pay, queries) belong to this request's trace.
-        tokio::spawn(
-            async move {
-                let _permit = permit;
-                this.drive_new_payment(payment, code, leased_until).await;
-            }
-            .instrument(tracing::Span::current()),
+        let driver = async move {
+            let _permit = permit;
+            this.drive_new_payment(payment, code, leased_until).await;
+        }
+        .instrument(tracing::Span::current());
+        debug_assert!(
+            std::mem::size_of_val(&driver) <= DRIVER_FUTURE_BYTES_MAX,
+            "the driver future grew to {} bytes: box the stages after the network call",
+            std::mem::size_of_val(&driver)
         );
+        tokio::spawn(driver);
         self.wait_until(&payment_id, self.pay_wait(), PaymentState::ends_pay_wait)
             .await
     }

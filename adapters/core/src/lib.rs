@@ -26,7 +26,6 @@ pub use code::{CodePattern, PaymentCode, PaymentCodeError, mask};
 pub use config_error::describe_toml_error;
 pub use factory::{NetworkFactory, RunningSimulator, SimulatorOptions};
 pub use http::{HttpSettings, HttpVersion, RESPONSE_BYTES_MAX, read_body_limited};
-pub use sim_server::serve_simulator;
 pub use money::{Money, MoneyError};
 pub use network::{Capabilities, NetworkProfile, Timing, WalletNetwork};
 pub use outcome::{
@@ -36,6 +35,7 @@ pub use outcome::{
 pub use request::{
     MerchantQrRequest, MerchantRef, PayRequest, QueryRequest, RefundRequest, ReverseRequest,
 };
+pub use sim_server::serve_simulator;
 
 /// Errors building an adapter or simulator from configuration. Runtime failures on the wire
 /// are not errors: they are [`PayOutcome::Unknown`] and friends.

@@ -140,7 +140,8 @@ mod tests {
                 while let Ok((mut inbound, _)) = listener.accept().await {
                     counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     tokio::spawn(async move {
-                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream_addr).await
+                        if let Ok(mut outbound) =
+                            tokio::net::TcpStream::connect(upstream_addr).await
                         {
                             let _ =
                                 tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
