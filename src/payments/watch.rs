@@ -11,6 +11,8 @@ use crate::domain::{PaymentRecord, PaymentState};
 /// How often a watcher without an in-memory channel (the payment is driven by another
 /// replica, or not at all) re-reads the store.
 const STORE_POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// The first poll of a wait with no channel yet, doubling up to `STORE_POLL_INTERVAL`.
+const STORE_POLL_FIRST: Duration = Duration::from_millis(5);
 
 // === impl Payments ===
 
@@ -139,32 +141,49 @@ impl Payments {
         done: fn(PaymentState) -> bool,
     ) -> Result<PaymentView, PayError> {
         let deadline = tokio::time::Instant::now() + wait;
-        let receiver = self.inner.watchers.get(payment_id).map(|s| s.subscribe());
-        if let Some(mut receiver) = receiver {
-            loop {
-                let settled = done(receiver.borrow_and_update().payment.state);
-                if settled {
-                    break;
-                }
-                let changed = tokio::time::timeout_at(deadline, receiver.changed()).await;
-                if !matches!(changed, Ok(Ok(()))) {
-                    break;
-                }
+        let mut poll = STORE_POLL_FIRST;
+        loop {
+            // A driver this instance starts (a cancel's reversal, recovery) opens the
+            // payment's channel a moment after the waiter arrives: look for it on every
+            // turn, so the wait ends on the driver's commit rather than the next poll.
+            let receiver = self.inner.watchers.get(payment_id).map(|s| s.subscribe());
+            if let Some(receiver) = receiver {
+                return self
+                    .wait_on_channel(payment_id, receiver, deadline, done)
+                    .await;
             }
-            // The channel's last view is what this instance committed last (it outlives
-            // the channel's closing): no read needed, unless it is a placeholder.
-            let last = receiver.borrow().clone();
-            if last.history.is_some() {
-                return Ok(last);
+            let current = self.reload(payment_id).await?;
+            let now = tokio::time::Instant::now();
+            if done(current.state) || now >= deadline {
+                return self.view(&current).await;
             }
-        } else {
-            loop {
-                let current = self.reload(payment_id).await?;
-                if done(current.state) || tokio::time::Instant::now() >= deadline {
-                    break;
-                }
-                tokio::time::sleep(STORE_POLL_INTERVAL).await;
+            tokio::time::sleep(poll.min(deadline - now)).await;
+            poll = (poll * 2).min(STORE_POLL_INTERVAL);
+        }
+    }
+
+    async fn wait_on_channel(
+        &self,
+        payment_id: &str,
+        mut receiver: watch::Receiver<PaymentView>,
+        deadline: tokio::time::Instant,
+        done: fn(PaymentState) -> bool,
+    ) -> Result<PaymentView, PayError> {
+        loop {
+            let settled = done(receiver.borrow_and_update().payment.state);
+            if settled {
+                break;
             }
+            let changed = tokio::time::timeout_at(deadline, receiver.changed()).await;
+            if !matches!(changed, Ok(Ok(()))) {
+                break;
+            }
+        }
+        // The channel's last view is what this instance committed last (it outlives the
+        // channel's closing): no read needed, unless it is a placeholder.
+        let last = receiver.borrow().clone();
+        if last.history.is_some() {
+            return Ok(last);
         }
         let payment = self.reload(payment_id).await?;
         self.view(&payment).await
@@ -178,6 +197,7 @@ impl Payments {
         wait: Duration,
     ) -> Result<PaymentView, PayError> {
         let deadline = tokio::time::Instant::now() + wait;
+        let mut poll = STORE_POLL_FIRST;
         loop {
             let payment = self.reload(payment_id).await?;
             let view = self.view(&payment).await?;
@@ -193,7 +213,8 @@ impl Payments {
             {
                 return Ok(view);
             }
-            tokio::time::sleep(STORE_POLL_INTERVAL).await;
+            tokio::time::sleep(poll).await;
+            poll = (poll * 2).min(STORE_POLL_INTERVAL);
         }
     }
 
