@@ -8,7 +8,6 @@ use std::time::Duration;
 use kakehashi_adapter_core::{Clock, SystemClock};
 use kakehashi_proto::v1::acceptance_service_server::AcceptanceServiceServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::api::{AcceptanceApi, AcceptanceEdge, Authenticator, TerminalIdentity};
@@ -248,7 +247,7 @@ impl Switch {
             .add_service(reflection_v1alpha)
             .add_service(acceptance)
             .add_service(self.settlement)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .serve_with_incoming_shutdown(crate::switch::incoming(self.listener), shutdown)
             .await
             .map_err(|e| StartError::Serve(e.to_string()));
         let _ = stop_tx.send(true);
@@ -306,4 +305,11 @@ fn cutoffs(
         .into_iter()
         .map(|(id, rules)| (id, rules.cutoff))
         .collect())
+}
+
+/// The connections a tonic server accepts from `listener`, with TCP_NODELAY. tonic sets it
+/// only on an address it binds itself; without it, a reply written in pieces (headers, then
+/// the message and trailers) waits for the client's delayed ACK, about 40 ms on Linux.
+pub(crate) fn incoming(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }

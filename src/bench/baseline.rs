@@ -7,7 +7,6 @@
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Channel, Server};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_server::{Health, HealthServer};
@@ -41,7 +40,7 @@ fn serve<S: Health>(listener: TcpListener, service: S) -> tokio::task::JoinHandl
     tokio::spawn(async move {
         let _ = Server::builder()
             .add_service(HealthServer::new(service))
-            .serve_with_incoming(TcpListenerStream::new(listener))
+            .serve_with_incoming(crate::switch::incoming(listener))
             .await;
     })
 }

@@ -18,7 +18,6 @@ use kakehashi_adapter_core::Clock;
 use kakehashi_proto::v1::partner_gateway_service_server::PartnerGatewayServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 pub use api::PartnerGatewayApi;
@@ -110,7 +109,7 @@ impl GatewayServer {
             .tls_config(self.tls)
             .map_err(|e| GatewayServeError::Tls(e.to_string()))?
             .add_service(service)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), async move {
+            .serve_with_incoming_shutdown(crate::switch::incoming(self.listener), async move {
                 let _ = shutdown.wait_for(|stop| *stop).await;
             })
             .await

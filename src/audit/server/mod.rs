@@ -17,7 +17,6 @@ use kakehashi_proto::v1::audit_service_server::AuditServiceServer;
 use sqlx::AnyPool;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
@@ -151,7 +150,7 @@ async fn serve_listener(
     tracing::info!(%addr, "Auditor listener serving");
     builder
         .add_routes(Routes::from(router))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+        .serve_with_incoming_shutdown(crate::switch::incoming(listener), async move {
             let _ = shutdown.wait_for(|stop| *stop).await;
         })
         .await

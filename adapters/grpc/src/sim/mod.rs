@@ -148,7 +148,9 @@ pub async fn spawn(
     let router = server.layer(garble::GarbleLayer).add_routes(routes);
     let network = partner.network;
     let task = tokio::spawn(async move {
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        // TCP_NODELAY: tonic sets it only on an address it binds itself.
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         if let Err(e) = router.serve_with_incoming(incoming).await {
             tracing::error!(error = %e, network, "Reference partner stopped");
         }
