@@ -1,7 +1,5 @@
 //! The terminal voids a payment: an unresolved one is reversed now, a succeeded unrefunded
 //! one is returned in full.
-use std::sync::Arc;
-
 use tracing::Instrument;
 
 use super::{PayError, Payments};
@@ -47,23 +45,12 @@ impl Payments {
                     .await?;
             }
         }
-        if payment.state == PaymentState::Reversing {
-            let bell = self
-                .inner
-                .active
-                .get(&payment.payment_id)
-                .map(|b| Arc::clone(&b));
-            match bell {
-                Some(bell) => bell.notify_one(),
-                None => {
-                    let this = self.clone();
-                    let id = payment.payment_id.clone();
-                    tokio::spawn(
-                        async move { this.drive_existing(&id).await }
-                            .instrument(tracing::Span::current()),
-                    );
-                }
-            }
+        if payment.state == PaymentState::Reversing && !self.ring_or_none(&payment.payment_id) {
+            let this = self.clone();
+            let id = payment.payment_id.clone();
+            tokio::spawn(
+                async move { this.drive_existing(&id).await }.instrument(tracing::Span::current()),
+            );
         }
         let view = self
             .wait_settled(&payment.payment_id, self.pay_wait())

@@ -8,7 +8,7 @@ use kakehashi_adapter_core::{DeclineReason, PayOutcome, PayRequest, PaymentCode,
 use tokio::sync::Notify;
 use tracing::Instrument;
 
-use super::lease::CallKind;
+use super::lease::{CallKind, rang_while_leaving};
 use super::{PayError, Payments};
 use crate::domain::{Event, PaymentRecord, PaymentState};
 use crate::networks::Network;
@@ -19,6 +19,9 @@ const QUERY_ATTEMPTS_MAX: u32 = 1_000;
 pub(super) const CONFLICT_RETRIES_MAX: u32 = 8;
 /// Times a pay the network never received is sent again (same id, same code).
 const PAY_RESENDS_MAX: u32 = 1;
+/// How many times one task drives a payment that changed as its driver let go; beyond it,
+/// recovery picks the payment up.
+const REDRIVES_MAX: u32 = 4;
 
 /// What the driver heard while the payment was in doubt, for the record of why it was
 /// reversed ("no reply from LINE Pay; 9 queries, the last said ...").
@@ -162,8 +165,12 @@ impl Payments {
             .await
         else {
             let _ = shown.send(());
-            self.finish_driving(&payment_id, &bell, Ok(()), None, Doubt::default())
-                .await;
+            if self
+                .finish_driving(&payment_id, &bell, Ok(()), None, Doubt::default())
+                .await
+            {
+                self.drive_existing(&payment_id).await;
+            }
             return;
         };
         let created = tokio::time::timeout(
@@ -209,30 +216,43 @@ impl Payments {
             }
         };
         let _ = shown.send(());
-        self.finish_driving(&payment_id, &bell, result, None, Doubt::default())
-            .await;
+        if self
+            .finish_driving(&payment_id, &bell, result, None, Doubt::default())
+            .await
+        {
+            self.drive_existing(&payment_id).await;
+        }
     }
 
-    /// Picks up a payment found in doubt (recovery, a cancel with no driver here).
+    /// Picks up a payment found in doubt (recovery, a cancel with no driver here), again
+    /// while it keeps changing as its driver lets go, at most `REDRIVES_MAX` times.
     pub(super) async fn drive_existing(&self, payment_id: &str) {
-        let Some(bell) = self.claim(payment_id).await else {
-            return;
-        };
-        if let Ok(payment) = self.reload(payment_id).await {
-            self.open_channel(super::PaymentView {
-                payment,
-                refunds: Vec::new(),
-                state_reason: String::new(),
-                fx: None,
-                history: None,
-            });
+        for _ in 0..REDRIVES_MAX {
+            let Some(bell) = self.claim(payment_id).await else {
+                return;
+            };
+            if let Ok(payment) = self.reload(payment_id).await {
+                self.open_channel(super::PaymentView {
+                    payment,
+                    refunds: Vec::new(),
+                    state_reason: String::new(),
+                    fx: None,
+                    history: None,
+                });
+            }
+            let rang = self
+                .finish_driving(payment_id, &bell, Ok(()), None, Doubt::default())
+                .await;
+            if !rang {
+                return;
+            }
         }
-        self.finish_driving(payment_id, &bell, Ok(()), None, Doubt::default())
-            .await;
     }
 
     /// Runs the query/reverse loop until the payment is settled, then releases it. `sent`:
-    /// the pay request, when this driver sent it and may send it again.
+    /// the pay request, when this driver sent it and may send it again. True when the bell
+    /// rang after the driver's last look: the payment changed and needs driving again.
+    #[must_use]
     async fn finish_driving(
         &self,
         payment_id: &str,
@@ -240,7 +260,7 @@ impl Payments {
         first: Result<(), PayError>,
         sent: Option<&PayRequest>,
         doubt: Doubt,
-    ) {
+    ) -> bool {
         if let Err(e) = first {
             tracing::warn!(payment_id, error = %e, "Driver step failed; recovery will resume");
         } else if let Err(e) = self.resolve(payment_id, bell, sent, doubt).await {
@@ -255,9 +275,13 @@ impl Payments {
         {
             self.close_channel(payment_id);
             self.let_go_settled(payment_id);
-            return;
+        } else {
+            self.release(payment_id).await;
         }
-        self.release(payment_id).await;
+        // A change made here while this driver was on its way out (a cancel sent the moment
+        // the Pay answered) rang the bell with nobody listening: the caller drives again
+        // instead of leaving it to the next recovery pass.
+        rang_while_leaving(bell)
     }
 
     /// Queries while in doubt until the deadline, then reverses. A pay the network never

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use tokio::sync::Notify;
 
 use super::Payments;
@@ -115,6 +116,19 @@ impl Payments {
         }
     }
 
+    /// Rings the bell of this instance's driver of the payment, if there is one; false if
+    /// none drives it here. Rings while holding the entry, so a driver on its way out
+    /// either hears it (`rang_while_leaving`) or is already gone and the caller drives.
+    pub(super) fn ring_or_none(&self, payment_id: &str) -> bool {
+        match self.inner.active.get(payment_id) {
+            Some(bell) => {
+                bell.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Lets go of a payment whose final state is stored: that write also cleared the store
     /// lease (a lease only guards a payment in doubt), so only the in-memory lock remains.
     pub(super) fn let_go_settled(&self, payment_id: &str) {
@@ -149,6 +163,15 @@ impl Payments {
             tracing::warn!(payment_id, error = %e, "Lease release failed; it will expire");
         }
     }
+}
+
+/// Whether a driver's bell rang after its last wait, now that it has let go of the
+/// payment. Sound because a waker rings while holding the `active` entry (see
+/// [`Payments::ring_or_none`]) and letting go removes that entry: a ring either came
+/// before the removal, and its stored permit is seen here, or it found no entry and the
+/// waker started a driver itself.
+pub(super) fn rang_while_leaving(bell: &Notify) -> bool {
+    bell.notified().now_or_never().is_some()
 }
 
 fn millis(d: Duration) -> i64 {

@@ -3,7 +3,6 @@
 //! charged on a merchant's static code. Both go through the same transitions the driver
 //! uses (`apply_with_retry`), so the lifecycle table, the books and the watchers see a
 //! partner's word exactly as they see a network's answer to a query.
-use std::sync::Arc;
 
 use kakehashi_adapter_core::{DeclineReason, Money, Paid, PayOutcome, mask};
 use tracing::Instrument;
@@ -219,22 +218,12 @@ impl Payments {
     }
 
     fn wake_driver(&self, payment: &PaymentRecord) {
-        let bell = self
-            .inner
-            .active
-            .get(&payment.payment_id)
-            .map(|b| Arc::clone(&b));
-        match bell {
-            Some(bell) => bell.notify_one(),
-            None if payment.state == PaymentState::Reversing => {
-                let this = self.clone();
-                let id = payment.payment_id.clone();
-                tokio::spawn(
-                    async move { this.drive_existing(&id).await }
-                        .instrument(tracing::Span::current()),
-                );
-            }
-            None => {}
+        if !self.ring_or_none(&payment.payment_id) && payment.state == PaymentState::Reversing {
+            let this = self.clone();
+            let id = payment.payment_id.clone();
+            tokio::spawn(
+                async move { this.drive_existing(&id).await }.instrument(tracing::Span::current()),
+            );
         }
     }
 

@@ -389,3 +389,20 @@ fn compliance() -> crate::routing::Compliance {
     let config = crate::Config::parse(text).expect("config");
     crate::routing::Compliance::from_config(&config).expect("rules")
 }
+
+#[tokio::test]
+async fn a_ring_just_before_the_driver_lets_go_is_heard_after() {
+    use super::lease::rang_while_leaving;
+    let (p, _dir) = payments(ScriptedNetwork::new(Script::default())).await;
+    // A cancel finds the driver still registered and rings, just before it lets go.
+    let bell = p.claim_born("pay_leaving").expect("claimed");
+    assert!(p.ring_or_none("pay_leaving"));
+    p.let_go_settled("pay_leaving");
+    assert!(rang_while_leaving(&bell), "the driver must drive again");
+    // Once it is gone, a ring finds nobody and the waker must start a driver itself.
+    assert!(!p.ring_or_none("pay_leaving"));
+    // A bell nobody rang stays quiet: no spurious second drive.
+    let quiet = p.claim_born("pay_quiet").expect("claimed");
+    p.let_go_settled("pay_quiet");
+    assert!(!rang_while_leaving(&quiet));
+}
